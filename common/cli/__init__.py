@@ -1,0 +1,27 @@
+"""The ``ocrq`` command: one entry point that dispatches to the parts (engine, service, processes)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from common.cli import ocr as ocr_command
+
+COMMANDS = {"ocr": ocr_command}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ocrq", description="OCR service on a message queue.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""One settings object, read from environment variables (prefix ``OCRQ_``, plus ``REDIS_URL``).
+
+Defaults run everything on one machine. Model hyper-parameters (thresholds, input sizes) are not here:
+they live beside the models in ``common/ocr/models.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from common.errors import ConfigError
+
+EnhanceMode = Literal["off", "seed", "auto"]
+ENHANCE_MODES: tuple[str, ...] = ("off", "seed", "auto")
+
+
+class Settings(BaseSettings):
+    """Every setting of ocrq; the README's configuration table lists the same names and defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="OCRQ_", extra="ignore", frozen=True)
+
+    # --- engine ---
+    model_pack: Literal["ppocrv6", "ppocrv5"] = "ppocrv6"
+    model_dir: Path | None = None
+    enhance_default: EnhanceMode = "auto"
+    use_orientation: bool = False
+    ort_threads: int | None = Field(default=None, ge=1, le=64)
+    max_image_pixels: int = Field(default=40_000_000, ge=1)
+
+    # --- service ---
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "OCRQ_REDIS_URL"))
+    host: str = "127.0.0.1"
+    port: int = Field(default=5000, ge=1, le=65535)
+    data_dir: Path = Path(".ocrq")
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    job_ttl_seconds: int = Field(default=24 * 3600, ge=1)
+    upload_ttl_seconds: int = Field(default=6 * 3600, ge=1)
+    max_queue_depth: int = Field(default=1000, ge=1)
+    max_attempts: int = Field(default=3, ge=1)
+    task_soft_time_limit: int = Field(default=120, ge=1)
+    task_time_limit: int = Field(default=150, ge=1)
+    predict_timeout: float = Field(default=30.0, gt=0)
+    long_poll_max: float = Field(default=30.0, gt=0)
+    worker_concurrency: int | None = Field(default=None, ge=1)
+    api_workers: int = Field(default=2, ge=1)
+    api_threads: int = Field(default=16, ge=1)
+    # Test-only fault injection; never set in production (see README).
+    fault_injection: bool = False
+
+    @field_validator("model_dir")
+    @classmethod
+    def _model_dir_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"OCRQ_MODEL_DIR={value} is not a directory")
+        return value
+
+    def model_post_init(self, __context: object) -> None:
+        if self.task_time_limit <= self.task_soft_time_limit:
+            raise ConfigError("OCRQ_TASK_TIME_LIMIT must be greater than OCRQ_TASK_SOFT_TIME_LIMIT")
+
+    @property
+    def visibility_timeout(self) -> int:
+        """Redis redelivers an unacknowledged task after this; it must outlive the hard time limit."""
+        return self.task_time_limit * 2 + 60
+
+    def threads_per_process(self, processes: int = 1) -> int:
+        """onnxruntime intra-op threads for one of ``processes`` worker processes: processes x threads <= cores."""
+        if self.ort_threads is not None:
+            return self.ort_threads
+        return max(1, (os.cpu_count() or 1) // max(1, processes))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

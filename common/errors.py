@@ -1,0 +1,88 @@
+"""The exceptions ocrq raises, each with a stable machine-readable code and the HTTP status it maps to.
+
+Only the HTTP edge (api/) turns these into responses; the engine and the worker just raise them.
+"""
+
+from __future__ import annotations
+
+
+class OcrqError(Exception):
+    """Base of every error ocrq raises on purpose."""
+
+    code = "internal_error"
+    http_status = 500
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+class BadRequest(OcrqError):
+    """The request is malformed: a missing file, an unknown option."""
+
+    code = "bad_request"
+    http_status = 400
+
+
+class InvalidOption(BadRequest):
+    code = "invalid_option"
+
+
+class NotFound(OcrqError):
+    code = "not_found"
+    http_status = 404
+
+
+class PayloadTooLarge(OcrqError):
+    code = "payload_too_large"
+    http_status = 413
+
+
+class UnsupportedImage(OcrqError):
+    """The bytes are not an image in a format ocrq reads (JPEG, PNG, BMP, TIFF, WebP, GIF)."""
+
+    code = "unsupported_image"
+    http_status = 415
+
+
+class UndecodableImage(OcrqError):
+    """The bytes claim a supported format but cannot be decoded (truncated, corrupt)."""
+
+    code = "undecodable_image"
+    http_status = 422
+
+
+class ImageTooLarge(OcrqError):
+    """The image has more pixels than the configured limit (checked from the header, before decoding)."""
+
+    code = "image_too_large"
+    http_status = 422
+
+
+class QueueFull(OcrqError):
+    code = "queue_full"
+    http_status = 429
+
+
+class ServiceUnavailable(OcrqError):
+    code = "service_unavailable"
+    http_status = 503
+
+
+class ModelError(OcrqError):
+    """A model file is missing, unreadable, or does not match its recorded checksum."""
+
+    code = "model_error"
+    http_status = 500
+
+
+class ConfigError(OcrqError):
+    """A setting that cannot work; raised at start-up so a bad deployment fails fast."""
+
+    code = "config_error"
+    http_status = 500

@@ -1,0 +1,120 @@
+"""Image probing and decoding with Pillow: format and size from the header first, full decode second.
+
+The API calls :func:`probe` to refuse non-images and pixel bombs cheaply; the worker calls :func:`decode`
+to get the pixels. Both raise the typed errors of ``common.errors``, never Pillow's own.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from struct import error as struct_error  # Pillow leaks struct.error on corrupt headers
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from common.errors import ImageTooLarge, UndecodableImage, UnsupportedImage
+
+# Pillow format names ocrq accepts (GIF: first frame only; TIFF: first page only).
+SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "BMP", "TIFF", "WEBP", "GIF", "MPO"})
+CONTENT_TYPES = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "PNG": "image/png",
+    "BMP": "image/bmp",
+    "TIFF": "image/tiff",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+}
+# Only the decoders ocrq needs: Pillow then never tries the others (PSD, EPS, ...) on hostile bytes.
+# (A JPEG with several images opens as "MPO" through the JPEG decoder.)
+_OPEN_FORMATS = ("JPEG", "PNG", "BMP", "TIFF", "WEBP", "GIF")
+# Our own limit is checked before decoding; disable Pillow's global bomb guard so it does not pre-empt it.
+Image.MAX_IMAGE_PIXELS = None
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the header says: format name, size in pixels, number of frames/pages."""
+
+    format: str
+    width: int
+    height: int
+    frames: int = 1
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES.get(self.format, "application/octet-stream")
+
+
+def _open(data: bytes) -> Image.Image:
+    if not data:
+        raise UnsupportedImage("the upload is empty")
+    try:
+        return Image.open(io.BytesIO(data), formats=_OPEN_FORMATS)
+    except UnidentifiedImageError:
+        raise UnsupportedImage(
+            "not an image in a supported format (JPEG, PNG, BMP, TIFF, WebP, GIF)"
+        ) from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct_error) as exc:
+        raise UndecodableImage(f"the image header cannot be read: {exc}") from None
+
+
+def _check_size(info: ImageInfo, max_pixels: int) -> None:
+    if info.width <= 0 or info.height <= 0:
+        raise UndecodableImage(f"the image claims an empty size {info.width}x{info.height}")
+    if info.width * info.height > max_pixels:
+        raise ImageTooLarge(
+            f"the image is {info.width}x{info.height} = {info.width * info.height:,} pixels; "
+            f"the limit is {max_pixels:,}"
+        )
+
+
+def probe(data: bytes, max_pixels: int) -> ImageInfo:
+    """Read format and size from the header only; raise if unsupported or over ``max_pixels``."""
+    with _open(data) as img:
+        info = ImageInfo(img.format or "", img.width, img.height, getattr(img, "n_frames", 1))
+    _check_size(info, max_pixels)
+    return info
+
+
+def decode(data: bytes, max_pixels: int) -> np.ndarray:
+    """Decode to an upright (EXIF applied) 8-bit BGR array of shape (H, W, 3).
+
+    Grayscale, palette, alpha (composited on white), CMYK and 16-bit images all come out as BGR uint8.
+    """
+    with _open(data) as img:
+        _check_size(ImageInfo(img.format or "", img.width, img.height), max_pixels)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # EXIF oddities warn; the pixels are what matter
+                img.load()
+                upright = ImageOps.exif_transpose(img) or img
+                rgb = _to_rgb8(upright)
+        except (OSError, SyntaxError, ValueError, EOFError, struct_error, MemoryError) as exc:
+            raise UndecodableImage(f"the image cannot be decoded: {exc}") from None
+    if rgb.width * rgb.height > max_pixels:  # EXIF rotation keeps the count; this guards odd decoders
+        raise ImageTooLarge(f"the decoded image is {rgb.width}x{rgb.height}")
+    array = np.asarray(rgb, dtype=np.uint8)
+    return np.ascontiguousarray(array[:, :, ::-1])
+
+
+def _to_rgb8(img: Image.Image) -> Image.Image:
+    """Any Pillow mode -> 8-bit RGB; transparency is flattened onto white (paper), 16-bit is rescaled."""
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        values = np.asarray(img, dtype=np.float32)
+        lo, hi = float(values.min()), float(values.max())
+        scaled = (values - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(values)
+        return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB")
+    if mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(paper, rgba).convert("RGB")
+    if mode == "RGB":
+        return img
+    return img.convert("RGB")

@@ -1,0 +1,70 @@
+"""CTC best-path (greedy) decoding and the charset convention of CTC line recognisers.
+
+Convention: a recogniser outputs (N, T, C) per-column class probabilities; class 0 is the CTC blank,
+classes 1..len(charset) are the charset's characters in order, and when C == len(charset) + 2 the last
+class is a space (PaddleOCR's ``use_space_char``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+BLANK = 0
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A decoded line: its text and the mean probability of the characters kept (0 when empty)."""
+
+    text: str
+    confidence: float
+
+
+def class_table(charset: Sequence[str], num_classes: int) -> list[str]:
+    """Index -> character for a model with ``num_classes`` outputs, following the module's convention.
+
+    Accepts a charset without the blank (PaddleOCR dict files, ONNX ``character`` metadata), with or
+    without the trailing space, or an index-aligned list whose entry 0 is a blank placeholder.
+    """
+    chars = list(charset)
+    if num_classes == len(chars) + 2:
+        return ["", *chars, " "]
+    if num_classes == len(chars) + 1:
+        return ["", *chars]
+    if num_classes == len(chars):  # index-aligned: entry 0 stands for the blank
+        return ["", *chars[1:]]
+    raise ValueError(
+        f"the charset has {len(chars)} entries but the model outputs {num_classes} classes; "
+        "expected classes = blank + charset (+ optional space)"
+    )
+
+
+def greedy_decode(probs: np.ndarray, table: Sequence[str]) -> list[Reading]:
+    """Best-path CTC decoding of (N, T, C) probabilities: argmax per column, merge repeats, drop blanks.
+
+    Confidence is the mean of the kept characters' probabilities, in [0, 1].
+    """
+    if probs.ndim != 3:
+        raise ValueError(f"expected (N, T, C) probabilities, got shape {probs.shape}")
+    best = probs.argmax(axis=2)  # (N, T)
+    best_prob = np.take_along_axis(probs, best[:, :, None], axis=2)[:, :, 0]  # (N, T)
+    keep = best != BLANK
+    keep[:, 1:] &= best[:, 1:] != best[:, :-1]
+    readings = []
+    for indices, scores, mask in zip(best, best_prob, keep, strict=True):
+        kept = indices[mask]
+        text = "".join(table[i] for i in kept)
+        confidence = float(np.clip(scores[mask].mean(), 0.0, 1.0)) if kept.size else 0.0
+        readings.append(Reading(text, confidence))
+    return readings
+
+
+def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax, for recognisers whose graph ends at the logits."""
+    shifted = logits - logits.max(axis=axis, keepdims=True)
+    np.exp(shifted, out=shifted)
+    shifted /= shifted.sum(axis=axis, keepdims=True)
+    return shifted

@@ -1,0 +1,59 @@
+"""Text-line orientation: a small classifier that tells upright lines from lines turned 180 degrees."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from common.ocr.session import TimedModel
+
+
+@dataclass(frozen=True)
+class OrientParams:
+    """Input size (H, W) of the classifier, how lines are fitted to it, and the flip threshold."""
+
+    size: tuple[int, int] = (48, 192)
+    keep_aspect: bool = True  # True: resize to H keeping aspect, pad right; False: stretch to (H, W)
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    threshold: float = 0.9  # flip only when the classifier is at least this sure
+    batch: int = 16
+
+
+class LineOrienter:
+    """``__call__(crops) -> (crops with 180-degree lines turned upright, list of flipped flags)``."""
+
+    def __init__(self, model: TimedModel, params: OrientParams) -> None:
+        self.model = model
+        self.params = params
+        self.last_elapsed = 0.0
+
+    def _fit(self, crop: np.ndarray) -> np.ndarray:
+        """(h, w, 3) uint8 -> (3, H, W) float32 normalised, as the classifier was trained."""
+        height, width = self.params.size
+        if self.params.keep_aspect:
+            new_w = min(width, max(1, int(np.ceil(height * crop.shape[1] / max(crop.shape[0], 1)))))
+        else:
+            new_w = width
+        resized = cv2.resize(crop, (new_w, height), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0
+        resized = (resized - np.asarray(self.params.mean, np.float32)) / np.asarray(self.params.std, np.float32)
+        fitted = np.zeros((3, height, width), dtype=np.float32)
+        fitted[:, :, :new_w] = resized.transpose(2, 0, 1)
+        return fitted
+
+    def __call__(self, crops: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[bool]]:
+        start = time.perf_counter()
+        out, flipped = list(crops), [False] * len(crops)
+        for first in range(0, len(crops), self.params.batch):
+            ids = range(first, min(first + self.params.batch, len(crops)))
+            probs = self.model(np.stack([self._fit(crops[i]) for i in ids]))  # (n, 2): [0 deg, 180 deg]
+            for i, (_, p180) in zip(ids, probs, strict=True):
+                if p180 >= self.params.threshold:
+                    out[i] = np.ascontiguousarray(cv2.rotate(crops[i], cv2.ROTATE_180))
+                    flipped[i] = True
+        self.last_elapsed = time.perf_counter() - start
+        return out, flipped

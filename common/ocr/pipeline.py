@@ -1,0 +1,124 @@
+"""The OCR engine: decode -> enhancement -> detection -> line crops -> orientation -> recognition.
+
+One ``OcrEngine`` holds the loaded models; a worker process builds it once and calls ``run`` per job.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from common.config import ENHANCE_MODES, Settings, get_settings
+from common.errors import InvalidOption
+from common.images import decode
+from common.ocr.detect import TextDetector
+from common.ocr.enhance import SeedSteps, seed_enhance
+from common.ocr.geometry import crop_line, reading_order
+from common.ocr.models import ModelPack, load_pack, read_charset
+from common.ocr.orient import LineOrienter
+from common.ocr.recognize import TextRecognizer
+from common.ocr.result import OcrLine, OcrResult
+from common.ocr.session import TimedModel
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Engine-wide choices that are not model hyper-parameters."""
+
+    enhance_default: str = "auto"
+    use_orientation: bool = False
+    max_image_pixels: int = 40_000_000
+    min_confidence: float = 0.5  # lines read with less confidence are dropped (mostly graphics, not text)
+    seed_steps: SeedSteps = SeedSteps()
+
+
+class OcrEngine:
+    """Loaded det/rec(/cls) models and the pipeline that chains them."""
+
+    def __init__(self, pack: ModelPack, threads: int, options: EngineOptions | None = None) -> None:
+        start = time.perf_counter()
+        self.pack = pack
+        self.options = options or EngineOptions()
+        self.threads = threads
+        self._det_model = TimedModel(pack.det, threads)
+        self._rec_model = TimedModel(pack.rec, threads)
+        self.detector = TextDetector(self._det_model, pack.det_params)
+        self.recognizer = TextRecognizer(
+            self._rec_model, read_charset(pack.keys, self._rec_model.metadata()), pack.rec_params
+        )
+        self._cls_model = None
+        self.orienter = None
+        if self.options.use_orientation and pack.cls is not None:
+            self._cls_model = TimedModel(pack.cls, threads)
+            self.orienter = LineOrienter(self._cls_model, pack.orient_params)
+        self.load_seconds = time.perf_counter() - start
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, processes: int = 1) -> OcrEngine:
+        """Build the engine the settings describe; ``processes`` is how many engines share this machine."""
+        settings = settings or get_settings()
+        pack = load_pack(settings.model_pack, settings.model_dir)
+        options = EngineOptions(
+            enhance_default=settings.enhance_default,
+            use_orientation=settings.use_orientation,
+            max_image_pixels=settings.max_image_pixels,
+        )
+        return cls(pack, settings.threads_per_process(processes), options)
+
+    def describe(self) -> dict[str, str]:
+        return {**self.pack.describe(), "threads": str(self.threads)}
+
+    def _models(self) -> list[TimedModel]:
+        return [m for m in (self._det_model, self._rec_model, self._cls_model) if m is not None]
+
+    def run(self, data: bytes, enhance: str | None = None) -> OcrResult:
+        """OCR encoded image bytes (JPEG, PNG, BMP, TIFF, WebP, GIF)."""
+        start = time.perf_counter()
+        image = decode(data, self.options.max_image_pixels)
+        decode_ms = (time.perf_counter() - start) * 1000
+        result = self.run_array(image, enhance)
+        result.timings_ms["decode"] = round(decode_ms, 2)
+        result.timings_ms["total"] = round((time.perf_counter() - start) * 1000, 2)
+        return result
+
+    def run_array(self, image: np.ndarray, enhance: str | None = None) -> OcrResult:
+        """OCR an (H, W, 3) BGR uint8 image."""
+        mode = enhance or self.options.enhance_default
+        if mode not in ENHANCE_MODES:
+            raise InvalidOption(f"enhance must be one of {', '.join(ENHANCE_MODES)}, not {mode!r}")
+        start = time.perf_counter()
+        onnx_before = sum(m.elapsed for m in self._models())
+        timings: dict[str, float] = {}
+
+        tick = time.perf_counter()
+        page = seed_enhance(image, self.options.seed_steps) if mode == "seed" else image
+        timings["enhance"] = time.perf_counter() - tick
+
+        detection = self.detector(image)
+        timings["det"] = detection.elapsed
+        order = reading_order(detection.boxes)
+        boxes = detection.boxes[order]
+        crops = [crop_line(page, box) for box in boxes]
+
+        if self.orienter is not None and crops:
+            crops, _ = self.orienter(crops)
+            timings["cls"] = self.orienter.last_elapsed
+        seed_resize = mode == "seed" and self.options.seed_steps.resize
+        readings = self.recognizer(crops, seed_resize=seed_resize) if crops else []
+        timings["rec"] = self.recognizer.last_elapsed if crops else 0.0
+
+        lines = [
+            OcrLine(r.text, round(r.confidence, 4), np.round(box, 1).tolist())
+            for r, box in zip(readings, boxes, strict=True)
+            if r.text.strip() and r.confidence >= self.options.min_confidence
+        ]
+        timings["onnx"] = sum(m.elapsed for m in self._models()) - onnx_before
+        timings["total"] = time.perf_counter() - start
+        height, width = image.shape[:2]
+        return OcrResult(
+            width=width, height=height, lines=lines, enhance=mode,
+            timings_ms={k: round(v * 1000, 2) for k, v in timings.items()},
+            model=self.describe(),
+        )

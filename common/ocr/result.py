@@ -1,0 +1,36 @@
+"""What the engine returns: recognised lines with boxes, timings and the model's identity."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    """One text line: its text, confidence in [0, 1], and 4 [x, y] points clockwise from top-left."""
+
+    text: str
+    confidence: float
+    box: list[list[float]]
+
+
+@dataclass
+class OcrResult:
+    """The lines of one image in reading order, and how they were obtained."""
+
+    width: int
+    height: int
+    lines: list[OcrLine]
+    enhance: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    model: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The full text in reading order, one line per line."""
+        return "\n".join(line.text for line in self.lines)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["text"] = self.text
+        return data

@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+
+from common.ocr.recognize import RecParams, plan_batches, resize_to_height, to_batch
+
+
+@pytest.mark.parametrize(("h", "w"), [(10, 100), (48, 300), (120, 500), (30, 7)])
+@pytest.mark.parametrize("seed", [True, False])
+def test_resize_keeps_height_and_aspect(h, w, seed):
+    line = np.full((h, w, 3), 200, np.uint8)
+    out = resize_to_height(line, 48, min_width=1, max_width=10_000, seed=seed)
+    assert out.shape[0] == 48
+    assert out.shape[1] == pytest.approx(w * 48 / h, abs=1)
+
+
+def test_resize_pads_narrow_lines_with_white_to_min_width():
+    line = np.zeros((48, 10, 3), np.uint8)
+    out = resize_to_height(line, 48, min_width=32, max_width=100, pad_value=255, seed=True)
+    assert out.shape == (48, 32, 3)
+    assert (out[:, 10:] == 255).all()
+    assert (out[:, :10] == 0).all()
+
+
+def test_resize_squeezes_lines_longer_than_max_width():
+    out = resize_to_height(np.zeros((10, 5000, 3), np.uint8), 48, min_width=1, max_width=640)
+    assert out.shape == (48, 640, 3)
+
+
+def test_batches_cover_every_line_once_with_bounded_spread():
+    rng = np.random.default_rng(1)
+    widths = rng.integers(20, 2000, size=200).tolist()
+    params = RecParams()
+    batches = plan_batches(widths, params)
+    flat = sorted(i for batch in batches for i in batch)
+    assert flat == list(range(200))
+    for batch in batches:
+        ws = [widths[i] for i in batch]
+        assert max(ws) <= min(ws) * params.width_spread + params.width_step
+        assert len(batch) <= params.max_batch
+        assert len(batch) == 1 or max(ws) * len(batch) <= params.batch_columns
+
+
+def test_to_batch_scales_to_minus_one_one_and_pads_with_zero():
+    lines = [np.full((48, 20, 3), 255, np.uint8), np.zeros((48, 30, 3), np.uint8)]
+    batch = to_batch(lines, 48, 8)
+    assert batch.shape == (2, 3, 48, 32)
+    assert np.allclose(batch[0, :, :, :20], 1.0)
+    assert np.allclose(batch[0, :, :, 20:], 0.0)
+    assert np.allclose(batch[1, :, :, :30], -1.0)
