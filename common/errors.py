@@ -86,3 +86,19 @@ class ConfigError(OcrqError):
 
     code = "config_error"
     http_status = 500
+
+
+def status_for_code(code: str) -> int:
+    """The HTTP status for an error code stored in a job record (e.g. a worker's ``undecodable_image``)."""
+    for cls in _all_subclasses(OcrqError):
+        if cls.code == code:
+            return cls.http_status
+    return 500
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_all_subclasses(sub))
+    return found

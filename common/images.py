@@ -54,11 +54,21 @@ def _open(data: bytes) -> Image.Image:
     try:
         return Image.open(io.BytesIO(data), formats=_OPEN_FORMATS)
     except UnidentifiedImageError:
+        if _has_image_signature(data):
+            raise UndecodableImage("the file starts like an image but its header is corrupt") from None
         raise UnsupportedImage(
             "not an image in a supported format (JPEG, PNG, BMP, TIFF, WebP, GIF)"
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError, struct_error) as exc:
         raise UndecodableImage(f"the image header cannot be read: {exc}") from None
+
+
+_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
+
+
+def _has_image_signature(data: bytes) -> bool:
+    """True when the bytes begin with the magic number of a supported format."""
+    return data.startswith(_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
 
 
 def _check_size(info: ImageInfo, max_pixels: int) -> None:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common.cli import ocr as ocr_command
+from common.cli import ocr, serve, up
 
-COMMANDS = {"ocr": ocr_command}
+COMMANDS = (ocr, up, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ocrq", description="OCR service on a message queue.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, module in COMMANDS.items():
+    for module in COMMANDS:
         module.add_parser(sub)
     return parser
 

@@ -110,7 +110,7 @@ class OcrEngine:
         timings["rec"] = self.recognizer.last_elapsed if crops else 0.0
 
         lines = [
-            OcrLine(r.text, round(r.confidence, 4), np.round(box, 1).tolist())
+            OcrLine(r.text, round(r.confidence, 4), np.round(box.astype(np.float64), 1).tolist())
             for r, box in zip(readings, boxes, strict=True)
             if r.text.strip() and r.confidence >= self.options.min_confidence
         ]

@@ -1,0 +1,33 @@
+"""The HTTP front end: validate, store, enqueue, answer. It never loads a model."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from common.config import Settings, get_settings
+from common.queue import JobQueue
+
+
+def create_app(settings: Settings | None = None, queue: JobQueue | None = None) -> Flask:
+    """The Flask app with one blueprint per resource; ``queue`` may be injected by tests."""
+    from api import errors, health, jobs, predict
+
+    settings = settings or get_settings()
+    app = Flask(__name__)
+    # Multipart framing adds a little to the file itself; the image limit is enforced on the file below.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 64 * 1024
+    app.config["MAX_FORM_MEMORY_SIZE"] = 64 * 1024
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.extensions["ocrq.settings"] = settings
+    app.extensions["ocrq.queue"] = queue or JobQueue(settings)
+    errors.register(app)
+    for module in (health, jobs, predict):
+        app.register_blueprint(module.blueprint)
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    return app

@@ -1,0 +1,26 @@
+"""Accessors for what ``create_app`` put on the app, for the blueprints."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from common.config import Settings
+from common.jobs import JobStore
+from common.queue import JobQueue
+
+
+def settings() -> Settings:
+    return current_app.extensions["ocrq.settings"]
+
+
+def queue() -> JobQueue:
+    return current_app.extensions["ocrq.queue"]
+
+
+def store() -> JobStore:
+    return queue().store
+
+
+def owner() -> str:
+    """The identity jobs are filed under (API keys, when configured, give each key its own)."""
+    return ""

@@ -1,0 +1,55 @@
+"""Every error is JSON: ``{"error": {"code", "message"}}`` with the right status, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from common.errors import OcrqError
+
+log = logging.getLogger("ocrq.api")
+
+# Werkzeug's HTTP errors, named for machines.
+HTTP_CODES = {
+    400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
+    411: "length_required", 413: "payload_too_large", 415: "unsupported_media_type",
+    429: "too_many_requests", 431: "headers_too_large",
+}
+
+
+def error_response(status: int, code: str, message: str, headers: dict | None = None):
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(OcrqError)
+    def _ocrq_error(exc: OcrqError):
+        headers = {"Retry-After": "5"} if exc.http_status in (429, 503) else None
+        return error_response(exc.http_status, exc.code, exc.message, headers)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        status = exc.code or 500
+        message = exc.description or exc.name
+        if status == 413:
+            limit = app.extensions["ocrq.settings"].max_upload_bytes
+            message = f"the upload is larger than the {limit:,}-byte limit"
+        return error_response(status, HTTP_CODES.get(status, "http_error"), message)
+
+    @app.errorhandler(redis.RedisError)
+    def _redis_down(exc: redis.RedisError):
+        log.warning("redis unavailable: %s", type(exc).__name__)
+        return error_response(503, "service_unavailable", "the job store is unavailable; retry later",
+                              {"Retry-After": "5"})
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "the server failed; the error is logged")

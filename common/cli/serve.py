@@ -1,0 +1,68 @@
+"""``ocrq api`` and ``ocrq worker``: start one part of the service (for Compose and extra machines)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from common.config import Settings, get_settings
+from common.tasks import OCR_QUEUE
+
+
+def api_command(settings: Settings, host: str | None = None, port: int | None = None) -> list[str]:
+    """gunicorn with threads: a long-poll holds a thread, not a process."""
+    return [
+        sys.executable, "-m", "gunicorn",
+        "--bind", f"{host or settings.host}:{port or settings.port}",
+        "--workers", str(settings.api_workers), "--threads", str(settings.api_threads),
+        "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "30",
+        "--limit-request-line", "8190", "--log-level", "info",
+        "api:create_app()",
+    ]
+
+
+def worker_concurrency(settings: Settings) -> int:
+    return settings.worker_concurrency or os.cpu_count() or 1
+
+
+def worker_command(settings: Settings, concurrency: int | None = None) -> list[str]:
+    """A prefork Celery worker; each child process loads one engine after fork."""
+    return [
+        sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
+        "--loglevel", "INFO", "--pool", "prefork",
+        "--concurrency", str(concurrency or worker_concurrency(settings)),
+        "--queues", OCR_QUEUE, "--hostname", "ocrq@%h-" + str(os.getpid()),
+        "--without-gossip", "--without-mingle",
+    ]
+
+
+def worker_env(settings: Settings, concurrency: int | None = None,
+               base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a worker needs: its concurrency, so each process sizes its onnxruntime threads."""
+    env = dict(os.environ if base is None else base)
+    env["OCRQ_WORKER_CONCURRENCY"] = str(concurrency or worker_concurrency(settings))
+    return env
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    api = sub.add_parser("api", help="run the HTTP API (gunicorn) against REDIS_URL")
+    api.add_argument("--host", default=None)
+    api.add_argument("--port", type=int, default=None)
+    api.set_defaults(handler=run_api)
+    worker = sub.add_parser("worker", help="run a Celery worker against REDIS_URL")
+    worker.add_argument("--concurrency", type=int, default=None, help="processes (default: cores)")
+    worker.set_defaults(handler=run_worker)
+
+
+def run_api(args: argparse.Namespace) -> int:
+    command = api_command(get_settings(), args.host, args.port)
+    os.execv(command[0], command)
+    return 0  # not reached
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    command = worker_command(settings, args.concurrency)
+    os.execve(command[0], command, worker_env(settings, args.concurrency))
+    return 0  # not reached

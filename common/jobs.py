@@ -1,0 +1,233 @@
+"""The job store in Redis: one hash per job, the upload beside it, and a channel that announces the end.
+
+Every state change is one Lua script, so a redelivered task, a cancel and a finishing worker can race
+without a job being run twice, finished twice, or resurrected after a cancel.
+
+    ocrq:job:<id>     hash: status, timestamps, attempts, options, result/error (JSON)
+    ocrq:upload:<id>  the uploaded bytes, deleted when the job ends
+    ocrq:events:<id>  pub/sub channel: the final status is published when the job ends
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+PREFIX = "ocrq:"
+FINISHED = ("succeeded", "failed", "canceled")
+STATUSES = ("queued", "running", *FINISHED)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def job_key(job_id: str) -> str:
+    return f"{PREFIX}job:{job_id}"
+
+
+def upload_key(job_id: str) -> str:
+    return f"{PREFIX}upload:{job_id}"
+
+
+def events_channel(job_id: str) -> str:
+    return f"{PREFIX}events:{job_id}"
+
+
+@dataclass
+class Job:
+    """A job record as stored; ``public()`` is what clients see."""
+
+    job_id: str
+    status: str
+    created_at: str
+    attempts: int = 0
+    started_at: str | None = None
+    finished_at: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    owner: str = ""
+    result: dict | None = None
+    error: dict | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    @classmethod
+    def from_hash(cls, raw: dict[bytes, bytes]) -> Job:
+        fields = {k.decode(): v.decode() for k, v in raw.items()}
+        return cls(
+            job_id=fields["job_id"],
+            status=fields["status"],
+            created_at=fields["created_at"],
+            attempts=int(fields.get("attempts", 0)),
+            started_at=fields.get("started_at") or None,
+            finished_at=fields.get("finished_at") or None,
+            options=json.loads(fields.get("options", "{}")),
+            owner=fields.get("owner", ""),
+            result=json.loads(fields["result"]) if fields.get("result") else None,
+            error=json.loads(fields["error"]) if fields.get("error") else None,
+        )
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "status": self.status,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "attempts": self.attempts,
+            "options": self.options,
+            "result": self.result,
+            "error": self.error,
+        }
+
+
+# KEYS: job, upload, events channel. ARGV: max_attempts, now, job_ttl, exhausted error JSON.
+_CLAIM = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing', 0} end
+if status ~= 'queued' and status ~= 'running' then return {'finished', 0} end
+local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+if attempts > tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'status', 'failed', 'finished_at', ARGV[2], 'error', ARGV[4])
+  redis.call('DEL', KEYS[2])
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+  redis.call('PUBLISH', KEYS[3], 'failed')
+  return {'exhausted', attempts}
+end
+redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[2])
+return {'run', attempts}
+"""
+
+# KEYS: job, upload, events channel. ARGV: status, now, job_ttl, field name, field JSON.
+_FINISH = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finished_at', ARGV[2], ARGV[4], ARGV[5])
+redis.call('DEL', KEYS[2])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+redis.call('PUBLISH', KEYS[3], ARGV[1])
+return 1
+"""
+
+# KEYS: job, upload, events channel. ARGV: owner, now, job_ttl.
+_CANCEL = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status or redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 'missing' end
+if status == 'queued' or status == 'running' then
+  redis.call('HSET', KEYS[1], 'status', 'canceled', 'finished_at', ARGV[2])
+  redis.call('DEL', KEYS[2])
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+  redis.call('PUBLISH', KEYS[3], 'canceled')
+  return 'canceled'
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+return 'deleted'
+"""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A worker's verdict on a delivered job: ``run`` it, or skip it (missing, finished, exhausted)."""
+
+    verdict: str
+    attempts: int
+
+    @property
+    def should_run(self) -> bool:
+        return self.verdict == "run"
+
+
+class JobStore:
+    """Job records, uploads and completion events in Redis."""
+
+    def __init__(self, client: redis.Redis, job_ttl: int, upload_ttl: int) -> None:
+        self.redis = client
+        self.job_ttl = job_ttl
+        self.upload_ttl = upload_ttl
+        self._claim = client.register_script(_CLAIM)
+        self._finish = client.register_script(_FINISH)
+        self._cancel = client.register_script(_CANCEL)
+
+    def _keys(self, job_id: str) -> list[str]:
+        return [job_key(job_id), upload_key(job_id), events_channel(job_id)]
+
+    def create(self, job_id: str, data: bytes, options: dict[str, Any], owner: str = "") -> Job:
+        """Store a queued job and its upload (the upload first: a job never exists without its bytes)."""
+        job = Job(job_id=job_id, status="queued", created_at=now_iso(), options=options, owner=owner)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(upload_key(job_id), data, ex=self.upload_ttl)
+            pipe.hset(job_key(job_id), mapping={
+                "job_id": job_id, "status": job.status, "created_at": job.created_at, "attempts": 0,
+                "options": json.dumps(options), "owner": owner,
+            })
+            pipe.expire(job_key(job_id), self.job_ttl)
+            pipe.execute()
+        return job
+
+    def discard(self, job_id: str) -> None:
+        """Remove a job that could not be enqueued."""
+        self.redis.delete(job_key(job_id), upload_key(job_id))
+
+    def get(self, job_id: str, owner: str | None = None) -> Job | None:
+        """The job, or None if unknown, expired, or (when ``owner`` is given) someone else's."""
+        raw = self.redis.hgetall(job_key(job_id))
+        if not raw:
+            return None
+        job = Job.from_hash(raw)
+        if owner is not None and job.owner != owner:
+            return None
+        return job
+
+    def upload(self, job_id: str) -> bytes | None:
+        return self.redis.get(upload_key(job_id))
+
+    def claim(self, job_id: str, max_attempts: int) -> Claim:
+        """Count a delivery and mark the job running, unless it is finished or out of attempts."""
+        error = json.dumps({
+            "code": "worker_lost",
+            "message": f"the job stopped its worker {max_attempts} times and was given up",
+        })
+        verdict, attempts = self._claim(
+            keys=self._keys(job_id), args=[max_attempts, now_iso(), self.job_ttl, error])
+        return Claim(verdict.decode() if isinstance(verdict, bytes) else verdict, int(attempts))
+
+    def succeed(self, job_id: str, result: dict) -> bool:
+        return self._end(job_id, "succeeded", "result", result)
+
+    def fail(self, job_id: str, code: str, message: str) -> bool:
+        return self._end(job_id, "failed", "error", {"code": code, "message": message})
+
+    def _end(self, job_id: str, status: str, name: str, value: dict) -> bool:
+        """Record the outcome once; False if the job was no longer running (canceled or already ended)."""
+        written = self._finish(keys=self._keys(job_id),
+                               args=[status, now_iso(), self.job_ttl, name, json.dumps(value)])
+        return bool(written)
+
+    def cancel(self, job_id: str, owner: str = "") -> str:
+        """Cancel a queued or running job (``canceled``), delete a finished one (``deleted``), or ``missing``."""
+        outcome = self._cancel(keys=self._keys(job_id), args=[owner, now_iso(), self.job_ttl])
+        return outcome.decode() if isinstance(outcome, bytes) else outcome
+
+    def wait(self, job_id: str, timeout: float, owner: str | None = None) -> Job | None:
+        """The job once it has finished, or as it is when ``timeout`` seconds have passed."""
+        deadline = time.monotonic() + timeout
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            pubsub.subscribe(events_channel(job_id))  # subscribe before reading: no missed event
+            job = self.get(job_id, owner)
+            while job is not None and not job.finished:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                # wake on the end event, or re-read once a second in case a notification was lost
+                pubsub.get_message(timeout=min(remaining, 1.0))
+                job = self.get(job_id, owner)
+            return job
+        finally:
+            pubsub.close()

@@ -1,0 +1,78 @@
+"""No Docker engine runs here: check the Compose file and Dockerfiles for what `compose up` relies on."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from common.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_services_and_dependencies(compose):
+    services = compose["services"]
+    assert set(services) == {"redis", "api", "worker"}
+    for name in ("api", "worker"):
+        assert services[name]["depends_on"] == {"redis": {"condition": "service_healthy"}}
+        assert services[name]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+    for name, service in services.items():
+        check = service["healthcheck"]["test"]
+        assert check[0] == "CMD" and len(check) > 1, name
+
+
+def test_redis_is_durable_and_never_evicts(compose):
+    redis = compose["services"]["redis"]
+    command = redis["command"]
+    assert command[command.index("--appendonly") + 1] == "yes"
+    assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
+    assert any(volume.endswith(":/data") for volume in redis["volumes"])
+
+
+def test_workers_can_be_scaled(compose):
+    worker = compose["services"]["worker"]
+    assert "ports" not in worker and "container_name" not in worker  # both would break --scale
+    assert worker["stop_grace_period"]
+
+
+def test_commands_are_real_ocrq_subcommands(compose):
+    parser = build_parser()
+    for name in ("api", "worker"):
+        command = compose["services"][name]["command"]
+        assert command[0] == "ocrq"
+        args = parser.parse_args(command[1:])
+        assert args.handler.__name__ == f"run_{name}"
+
+
+def test_healthcheck_module_exists(compose):
+    test = compose["services"]["worker"]["healthcheck"]["test"]
+    module = test[test.index("-m") + 1]
+    assert (ROOT / (module.replace(".", "/") + ".py")).is_file()
+
+
+def instructions(name: str) -> list[str]:
+    """A Dockerfile's instructions, continuation lines joined, comments dropped."""
+    joined = (ROOT / name).read_text().replace("\\\n", " ")
+    return [line for line in joined.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_api_image_has_no_engine():
+    steps = instructions("Dockerfile.api")
+    runs = " ".join(step for step in steps if step.startswith("RUN"))
+    assert "pip install -c constraints.txt ." in runs and "engine" not in runs
+    assert '! python -c "import onnxruntime"' in runs  # the build fails if onnxruntime sneaks in
+    assert shlex.split(steps[-1].split(" ", 1)[1].strip("[]").replace(",", " "))[:2] == ["ocrq", "api"]
+
+
+def test_worker_image_installs_and_checks_the_weights():
+    runs = " ".join(step for step in instructions("Dockerfile.worker") if step.startswith("RUN"))
+    assert '".[engine]"' in runs and "load_pack('ppocrv6')" in runs
+    assert "http" not in runs and "wget" not in runs and "curl" not in runs

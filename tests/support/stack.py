@@ -1,0 +1,99 @@
+"""The real stack for integration tests: a Redis server and Celery worker processes, as subprocesses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+from common.cli.serve import worker_command
+from common.config import Settings
+from common.jobs import PREFIX
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def stack_env(redis_url: str, **overrides: str) -> dict[str, str]:
+    """Environment for worker/API subprocesses: test Redis, 1 thread per process, fault injection on."""
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "OCRQ_ORT_THREADS": "1",
+        "OCRQ_FAULT_INJECTION": "1",
+        "OCRQ_MAX_ATTEMPTS": "3",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(overrides)
+    return env
+
+
+class WorkerProcess:
+    """A ``celery worker`` subprocess (prefork, ``concurrency`` children) logging to a file."""
+
+    def __init__(self, redis_url: str, log_path: Path, concurrency: int = 1, **env: str) -> None:
+        self.redis_url = redis_url
+        self.log_path = log_path
+        self.concurrency = concurrency
+        self.env = stack_env(redis_url, OCRQ_WORKER_CONCURRENCY=str(concurrency), **env)
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60.0) -> WorkerProcess:
+        client = redis.Redis.from_url(self.redis_url)
+        before = set(client.scan_iter(match=f"{PREFIX}worker:*"))
+        command = worker_command(Settings(), self.concurrency)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:  # ready when its heartbeat appears and its children loaded
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited: {self.log_path.read_text()[-2000:]}")
+            if set(client.scan_iter(match=f"{PREFIX}worker:*")) - before and \
+                    self.log().count("loaded in") >= self.concurrency:
+                return self
+            time.sleep(0.1)
+        raise RuntimeError(f"worker not ready: {self.log()[-2000:]}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def children(self) -> list[int]:
+        """PIDs of the pool's child processes (the ones that run tasks)."""
+        assert self.process is not None
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in path.read_text().split()] if path.exists() else []
+
+    def kill_child(self) -> int:
+        pid = self.children()[0]
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
+    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def python() -> str:
+    return sys.executable

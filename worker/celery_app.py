@@ -1,0 +1,9 @@
+"""The worker's Celery app, built from settings (``celery -A worker.celery_app worker``)."""
+
+from celery import Celery
+
+from common.config import get_settings
+from common.tasks import celery_config
+
+app = Celery("ocrq", include=["worker.tasks", "worker.lifecycle"])
+app.conf.update(celery_config(get_settings()))

@@ -1,0 +1,22 @@
+"""Container health check: exit 0 if a worker on this host refreshed its heartbeat in Redis."""
+
+import socket
+import sys
+
+from common.config import get_settings
+from common.jobs import PREFIX
+from common.redis_client import connect
+
+
+def main() -> int:
+    pattern = f"{PREFIX}worker:ocrq@{socket.gethostname()}-*"
+    try:
+        alive = any(True for _ in connect(get_settings()).scan_iter(match=pattern, count=100))
+    except Exception as exc:
+        print(f"unhealthy: {type(exc).__name__}", file=sys.stderr)
+        return 1
+    return 0 if alive else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""The OCR task: claim the job, fetch its upload, run the engine, record the outcome. Idempotent."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import redis
+from celery.exceptions import SoftTimeLimitExceeded
+
+from common.config import get_settings
+from common.errors import OcrqError
+from common.jobs import JobStore
+from common.redis_client import connect
+from common.tasks import OCR_TASK
+from worker.celery_app import app
+from worker.lifecycle import engine
+
+log = logging.getLogger("ocrq.worker")
+T = TypeVar("T")
+_store: JobStore | None = None
+
+
+def store() -> JobStore:
+    global _store
+    if _store is None:
+        settings = get_settings()
+        _store = JobStore(connect(settings), settings.job_ttl_seconds, settings.upload_ttl_seconds)
+    return _store
+
+
+def patiently(action: Callable[[], T], seconds: float = 90.0) -> T:
+    """Run a Redis action, waiting out a Redis restart instead of failing (or losing) the job."""
+    deadline, delay = time.monotonic() + seconds, 0.2
+    while True:
+        try:
+            return action()
+        except (redis.ConnectionError, redis.TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def inject_fault(fault: str) -> None:
+    """Test-only faults (OCRQ_FAULT_INJECTION=1): ``crash`` kills this process, ``sleep:N``, ``raise``."""
+    if fault == "crash":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif fault.startswith("sleep:"):
+        time.sleep(float(fault.split(":", 1)[1]))
+    elif fault == "raise":
+        raise RuntimeError("injected fault")
+
+
+@app.task(name=OCR_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def ocr_job(job_id: str) -> str:
+    """Run job ``job_id``; a redelivered job that already finished (or was canceled) is skipped."""
+    settings, jobs = get_settings(), store()
+    claim = patiently(lambda: jobs.claim(job_id, settings.max_attempts))
+    if not claim.should_run:
+        log.info("job %s skipped: %s", job_id, claim.verdict)
+        return claim.verdict
+    job = patiently(lambda: jobs.get(job_id))
+    data = patiently(lambda: jobs.upload(job_id))
+    if job is None or data is None:
+        patiently(lambda: jobs.fail(job_id, "upload_expired", "the upload expired before a worker was free"))
+        return "failed"
+    try:
+        if settings.fault_injection and job.options.get("fault"):
+            inject_fault(job.options["fault"])
+        result = engine().run(data, enhance=job.options.get("enhance"))
+    except OcrqError as exc:
+        patiently(lambda: jobs.fail(job_id, exc.code, exc.message))
+        return "failed"
+    except SoftTimeLimitExceeded:
+        message = f"the job ran longer than {settings.task_soft_time_limit} s"
+        patiently(lambda: jobs.fail(job_id, "timeout", message))
+        return "failed"
+    except Exception:
+        log.exception("job %s failed unexpectedly", job_id)
+        patiently(lambda: jobs.fail(job_id, "internal_error", "the worker failed to process this image"))
+        return "failed"
+    written = patiently(lambda: jobs.succeed(job_id, result.to_dict()))
+    log.info("job %s %s in %.0f ms (attempt %d)", job_id, "succeeded" if written else "dropped (canceled)",
+             result.timings_ms.get("total", 0.0), claim.attempts)
+    return "succeeded"
