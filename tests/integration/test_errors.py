@@ -7,7 +7,9 @@ import io
 from api import create_app
 from common.config import Settings
 from tests.common.test_images import png_claiming
-from tests.support.render import render_png
+from PIL import Image
+
+from tests.support.render import encode, render_png
 
 
 def post(client, path="/v1/jobs", **kwargs):
@@ -47,7 +49,7 @@ def test_404_and_405(client):
 
 def test_413_body_too_large(settings):
     client = create_app(settings.model_copy(update={"max_upload_bytes": 2048})).test_client()
-    big = render_png(["large " * 40] * 20)
+    big = encode(Image.effect_noise((64, 64), 50))  # noise does not compress: about 12 kB
     assert 2048 < len(big) < 2048 + 64 * 1024  # over the image limit, under the multipart allowance
     assert error_of(post(client, data=big, content_type="image/png"), 413) == "payload_too_large"
     huge = b"\x89PNG" + bytes(200 * 1024)
