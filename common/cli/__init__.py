@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common.cli import ocr, serve, up
+from common.cli import ocr, remote, serve, up
 
-COMMANDS = (ocr, up, serve)
+COMMANDS = (ocr, up, serve, remote)
 
 
 def build_parser() -> argparse.ArgumentParser:

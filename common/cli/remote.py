@@ -1,0 +1,112 @@
+"""``ocrq submit`` and ``ocrq status``: use a running server through the Python client."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from common.client import ApiError, Client, ClientError, Job
+from common.formats import FORMATS, render
+
+DEFAULT_SERVER = "http://127.0.0.1:5000"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    submit = sub.add_parser("submit", help="send image files to a server; with --wait, fetch the results")
+    submit.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    _server_options(submit)
+    submit.add_argument("--wait", action="store_true", help="wait for every job and write its result")
+    submit.add_argument("--out", type=Path, default=None,
+                        help="with --wait: write FILE's result to OUT/<FILE name>.<format> (default: stdout)")
+    submit.add_argument("--format", choices=FORMATS, default="json")
+    submit.add_argument("--enhance", choices=("off", "seed", "auto"), default=None)
+    submit.add_argument("--concurrency", type=int, default=4, help="jobs in flight at once (default 4)")
+    submit.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    submit.set_defaults(handler=run_submit)
+
+    status = sub.add_parser("status", help="print a job's document as JSON")
+    status.add_argument("job_id")
+    _server_options(status)
+    status.add_argument("--wait", type=float, default=0, help="long-poll up to this many seconds")
+    status.set_defaults(handler=run_status)
+
+
+def _server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--server", default=os.environ.get("OCRQ_SERVER", DEFAULT_SERVER),
+                        help=f"base URL (default: $OCRQ_SERVER or {DEFAULT_SERVER})")
+    parser.add_argument("--api-key", default=os.environ.get("OCRQ_API_KEY"),
+                        help="API key (default: $OCRQ_API_KEY)")
+
+
+def run_status(args: argparse.Namespace) -> int:
+    client = Client(args.server, args.api_key)
+    try:
+        job = client.job(args.job_id, wait=args.wait)
+    except ClientError as exc:
+        print(f"ocrq: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(job.document, ensure_ascii=False, indent=2))
+    return 0 if job.status != "failed" else 1
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    client = Client(args.server, args.api_key)
+    if not args.wait:
+        return _submit_only(client, args)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    progress = _progress(len(args.files), disable=args.no_progress)
+    done = failed = 0
+    for path, outcome in client.map(args.files, concurrency=args.concurrency, enhance=args.enhance):
+        if isinstance(outcome, Job) and outcome.status == "succeeded":
+            done += 1
+            _write(args, Path(path), render(outcome.result, args.format))
+        else:
+            failed += 1
+            reason = outcome if isinstance(outcome, ClientError) else outcome.error or outcome.status
+            progress.write(f"ocrq: {path}: {_describe(reason)}", file=sys.stderr)
+        progress.update(1)
+    progress.close()
+    seconds = time.monotonic() - start
+    print(f"ocrq: {done} done, {failed} failed, {len(args.files)} files in {seconds:.1f} s", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _submit_only(client: Client, args: argparse.Namespace) -> int:
+    failed = 0
+    for path in args.files:
+        try:
+            job = client.submit(path, enhance=args.enhance)
+            print(f"{path}\t{job.id}")
+        except (ClientError, OSError) as exc:
+            failed += 1
+            print(f"ocrq: {path}: {_describe(exc)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _write(args: argparse.Namespace, path: Path, text: str) -> None:
+    if args.out is None:
+        sys.stdout.write(text if args.format != "txt" else f"== {path}\n{text}")
+        return
+    (args.out / f"{path.name}.{args.format}").write_text(text, encoding="utf-8")
+
+
+def _describe(reason: object) -> str:
+    if isinstance(reason, ApiError):
+        return f"{reason.code}: {reason.message}"
+    if isinstance(reason, dict):
+        return f"{reason.get('code')}: {reason.get('message')}"
+    if isinstance(reason, OSError):
+        return reason.strerror or str(reason)
+    return str(reason)
+
+
+def _progress(total: int, disable: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="file", disable=disable or total < 2, file=sys.stderr, dynamic_ncols=True)

@@ -1,0 +1,191 @@
+"""A Python client for the ocrq HTTP API: submit, long-poll, map over many files, with retries.
+
+Needs only ``requests``: it imports nothing of the server (no Flask, Celery, Redis or onnxruntime).
+
+    from common.client import Client
+    client = Client("http://127.0.0.1:5000")
+    print(client.ocr("invoice.jpg")["text"])
+    for path, job in client.map(["a.png", "b.png"], concurrency=4):
+        print(path, job.status)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+import requests
+
+FINISHED = ("succeeded", "failed", "canceled")
+RETRY_STATUSES = (429, 502, 503, 504)
+
+
+class ClientError(Exception):
+    """Base of the client's errors."""
+
+
+class ApiError(ClientError):
+    """The server refused a request with a 4xx/5xx JSON error."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message = status, code, message
+
+
+class JobFailed(ClientError):
+    """A job ended ``failed`` or ``canceled``."""
+
+    def __init__(self, job: Job) -> None:
+        error = job.error or {"code": job.status, "message": f"the job was {job.status}"}
+        super().__init__(f"job {job.id} {job.status}: {error['code']}: {error['message']}")
+        self.job = job
+
+
+class Job:
+    """A submitted job: its last known document, refreshed by ``refresh`` and ``wait``."""
+
+    def __init__(self, client: Client, document: dict[str, Any]) -> None:
+        self.client = client
+        self.document = document
+
+    @property
+    def id(self) -> str:
+        return self.document["job_id"]
+
+    @property
+    def status(self) -> str:
+        return self.document["status"]
+
+    @property
+    def done(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def result(self) -> dict | None:
+        return self.document.get("result")
+
+    @property
+    def error(self) -> dict | None:
+        return self.document.get("error")
+
+    def refresh(self, wait: float = 0) -> Job:
+        params = {"wait": f"{wait:g}"} if wait > 0 else None
+        self.document = self.client._request("GET", f"/v1/jobs/{self.id}", params=params,
+                                             timeout=self.client.timeout + wait).json()
+        return self
+
+    def wait(self, timeout: float | None = None, poll: float = 30.0) -> Job:
+        """Long-poll until the job finishes; ``TimeoutError`` after ``timeout`` seconds (None: no limit)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.done:
+            remaining = poll if deadline is None else min(poll, deadline - time.monotonic())
+            if remaining <= 0:
+                raise TimeoutError(f"job {self.id} still {self.status} after {timeout} s")
+            self.refresh(wait=remaining)
+        return self
+
+    def cancel(self) -> str:
+        return self.client._request("DELETE", f"/v1/jobs/{self.id}").json()["status"]
+
+    def __repr__(self) -> str:
+        return f"Job({self.id!r}, status={self.status!r})"
+
+
+class Client:
+    """The HTTP API of one ocrq server. Thread-safe for ``map``: each thread gets its own session."""
+
+    def __init__(self, base_url: str = "http://127.0.0.1:5000", api_key: str | None = None,
+                 timeout: float = 30.0, retries: int = 6, backoff: float = 0.5) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+
+    def _request(self, method: str, path: str, timeout: float | None = None, **kwargs) -> requests.Response:
+        """One request, retried with exponential backoff on 429/502/503/504 and connection errors."""
+        headers = kwargs.pop("headers", {})
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        for attempt in range(self.retries + 1):
+            delay = self.backoff * 2**attempt
+            try:
+                response = requests.request(method, self.base_url + path, headers=headers,
+                                            timeout=timeout or self.timeout, **kwargs)
+            except (requests.ConnectionError, requests.Timeout):
+                if attempt == self.retries:
+                    raise
+            else:
+                if response.status_code not in RETRY_STATUSES or attempt == self.retries:
+                    break
+                delay = max(delay, _retry_after(response))
+            time.sleep(delay)
+        if response.status_code >= 400:
+            raise _api_error(response)
+        return response
+
+    def submit(self, source: str | Path | bytes, *, filename: str | None = None, **options: Any) -> Job:
+        """Upload one image (a path or bytes) with options such as ``enhance="auto"``; returns the queued Job."""
+        if isinstance(source, bytes):
+            data, name = source, filename or "image"
+        else:
+            path = Path(source)
+            data, name = path.read_bytes(), filename or path.name
+        fields = {k: str(v) for k, v in options.items() if v is not None}
+        response = self._request("POST", "/v1/jobs", files={"image": (name, data)}, data=fields)
+        return Job(self, response.json())
+
+    def job(self, job_id: str, wait: float = 0) -> Job:
+        return Job(self, {"job_id": job_id, "status": "unknown"}).refresh(wait)
+
+    def ocr(self, source: str | Path | bytes, timeout: float | None = 300.0, **options: Any) -> dict:
+        """Submit and wait; the engine's result (``text``, ``lines``...) or ``JobFailed``."""
+        job = self.submit(source, **options).wait(timeout)
+        if job.status != "succeeded":
+            raise JobFailed(job)
+        return job.result
+
+    def map(self, sources: Iterable[str | Path | bytes], concurrency: int = 4, timeout: float | None = 600.0,
+            **options: Any) -> Iterator[tuple[str | Path | bytes, Job | ClientError]]:
+        """Submit and wait for many sources, ``concurrency`` at a time; yields (source, Job) as each
+        finishes, or (source, error) when it could not be submitted."""
+
+        def one(source: str | Path | bytes) -> Job:
+            return self.submit(source, **options).wait(timeout)
+
+        pending: dict[Future, str | Path | bytes] = {}
+        queue = iter(sources)
+        with ThreadPoolExecutor(concurrency) as pool:
+            for source in queue:
+                pending[pool.submit(one, source)] = source
+                if len(pending) >= concurrency:
+                    break
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    source = pending.pop(future)
+                    try:
+                        yield source, future.result()
+                    except (ClientError, OSError, requests.RequestException, TimeoutError) as exc:
+                        yield source, exc if isinstance(exc, ClientError) else ClientError(str(exc))
+                    following = next(queue, None)
+                    if following is not None:
+                        pending[pool.submit(one, following)] = following
+
+
+def _retry_after(response: requests.Response) -> float:
+    try:
+        return float(response.headers.get("Retry-After", 0))
+    except ValueError:
+        return 0.0
+
+
+def _api_error(response: requests.Response) -> ApiError:
+    try:
+        error = response.json()["error"]
+        return ApiError(response.status_code, error["code"], error["message"])
+    except (ValueError, KeyError, TypeError):
+        return ApiError(response.status_code, "http_error", response.text[:200])

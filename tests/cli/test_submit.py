@@ -1,0 +1,57 @@
+"""``ocrq submit`` / ``ocrq status`` end to end: a folder of rendered images against the running stack."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.render import render_png
+
+
+def ocrq(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(sys.executable).with_name("ocrq")), *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_submit_a_folder_wait_and_write_every_format(live_server, tmp_path):
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    texts = {f"scan{i}.png": f"扫描件{i} Scan {i}" for i in range(4)}
+    for name, text in texts.items():
+        (folder / name).write_bytes(render_png([text], size=32))
+    (folder / "notes.png").write_text("not an image")
+    files = sorted(str(p) for p in folder.iterdir())
+
+    done = ocrq("submit", *files, "--server", live_server, "--wait", "--out", str(tmp_path / "out"),
+                "--format", "tsv", "--concurrency", "2")
+    assert done.returncode == 1  # one file failed
+    assert "4 done, 1 failed, 5 files" in done.stderr
+    assert "notes.png: unsupported_image" in done.stderr
+    assert "%|" in done.stderr or "file/s" in done.stderr  # the progress bar
+    for name, text in texts.items():
+        rows = (tmp_path / "out" / f"{name}.tsv").read_text().splitlines()
+        assert rows[0] == "page\tline\tconfidence\tbox\ttext"
+        page, line, confidence, box, recognised = rows[1].split("\t")
+        assert (page, line) == ("1", "1") and 0 < float(confidence) <= 1 and len(box.split()) == 4
+        assert recognised.replace(" ", "") == text.replace(" ", "")
+
+    as_txt = ocrq("submit", str(folder / "scan0.png"), "--server", live_server, "--wait", "--format", "txt")
+    assert as_txt.returncode == 0 and "扫描件0" in as_txt.stdout
+    as_json = ocrq("submit", str(folder / "scan1.png"), "--server", live_server, "--wait")
+    assert json.loads(as_json.stdout)["text"].replace(" ", "") == "扫描件1Scan1"
+
+
+def test_submit_without_wait_prints_job_ids_and_status_reads_them(live_server, tmp_path):
+    image = tmp_path / "a.png"
+    image.write_bytes(render_png(["状态 status"], size=32))
+    submitted = ocrq("submit", str(image), "--server", live_server)
+    assert submitted.returncode == 0
+    path, job_id = submitted.stdout.strip().split("\t")
+    assert path == str(image) and len(job_id) == 36
+    status = ocrq("status", job_id, "--server", live_server, "--wait", "30")
+    assert status.returncode == 0
+    assert json.loads(status.stdout)["status"] == "succeeded"
+    unknown = ocrq("status", "00000000-0000-4000-8000-000000000000", "--server", live_server)
+    assert unknown.returncode == 2 and "404 not_found" in unknown.stderr
