@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
+CHROMIUM := /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install bench clean
+.PHONY: help run test install browser screenshot bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,8 +22,24 @@ install: $(STAMP)  ## create .venv and install ocrq with its engine and test too
 run: $(STAMP)  ## start everything on this machine (embedded Redis, API, one worker) on 127.0.0.1:5000
 	$(BIN)/ocrq up
 
-test: $(STAMP)  ## run every test (starts its own Redis and workers)
+test: $(STAMP) browser  ## run every test (starts its own Redis and workers)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+browser: $(CHROMIUM)  ## install Debian's chromium for the browser tests, if it is missing (needs root)
+
+# Playwright drives Debian's chromium (it downloads no browser); the CJK fonts let screenshots show Chinese.
+$(CHROMIUM):
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "The browser tests need $(CHROMIUM). As root, run:"; \
+	  echo "  apt-get update && apt-get install -y chromium fonts-noto-cjk"; \
+	  exit 1; \
+	fi
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-noto-cjk
+	test -x $(CHROMIUM)
+
+screenshot: $(STAMP) browser  ## redo docs/screenshot.png (the web page with a finished job)
+	OCRQ_SCREENSHOT=docs/screenshot.png $(BIN)/python -m pytest -q tests/browser -k two_images
 
 clean:  ## remove the virtual environment and local state
 	rm -rf $(VENV) .ocrq *.egg-info

@@ -10,7 +10,8 @@ from common.queue import JobQueue
 
 def create_app(settings: Settings | None = None, queue: JobQueue | None = None) -> Flask:
     """The Flask app with one blueprint per resource; ``queue`` may be injected by tests."""
-    from api import errors, health, jobs, predict
+    from api import auth, errors, health, jobs, predict
+    from api.limits import UploadDeadline
 
     settings = settings or get_settings()
     app = Flask(__name__)
@@ -22,12 +23,17 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
     app.extensions["ocrq.settings"] = settings
     app.extensions["ocrq.queue"] = queue or JobQueue(settings)
     errors.register(app)
+    # OCRQ_API_KEYS: /v1 and /ocr need a key (SECURITY.md)
+    auth.register(app, settings.api_key_set, drain_limit=app.config["MAX_CONTENT_LENGTH"])
     for module in (health, jobs, predict):
         app.register_blueprint(module.blueprint)
+    from api.web import blueprint as web_page  # the page at /, built only on the public job API
+    app.register_blueprint(web_page)
 
     @app.after_request
     def _security_headers(response):
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
+    app.wsgi_app = UploadDeadline(app.wsgi_app, settings.upload_timeout)  # a stalled upload is cut off
     return app

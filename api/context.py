@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, g
 
 from common.config import Settings
 from common.jobs import JobStore
@@ -22,5 +22,5 @@ def store() -> JobStore:
 
 
 def owner() -> str:
-    """The identity jobs are filed under (API keys, when configured, give each key its own)."""
-    return ""
+    """The identity jobs are filed under: "" without API keys, else one per key (set by api/auth.py)."""
+    return g.get("ocrq_owner", "")

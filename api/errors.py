@@ -8,13 +8,15 @@ import redis
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from api.limits import discard_body
 from common.errors import OcrqError
 
 log = logging.getLogger("ocrq.api")
 
 # Werkzeug's HTTP errors, named for machines.
 HTTP_CODES = {
-    400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
+    400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+    408: "request_timeout",
     411: "length_required", 413: "payload_too_large", 415: "unsupported_media_type",
     429: "too_many_requests", 431: "headers_too_large",
 }
@@ -31,17 +33,24 @@ def error_response(status: int, code: str, message: str, headers: dict | None = 
 def register(app: Flask) -> None:
     @app.errorhandler(OcrqError)
     def _ocrq_error(exc: OcrqError):
-        headers = {"Retry-After": "5"} if exc.http_status in (429, 503) else None
+        headers = {"Retry-After": "5"} if exc.http_status in (429, 503) else {}
+        if exc.http_status in (408, 413):
+            headers["Connection"] = "close"  # the rest of the body was not read: do not reuse the connection
+        if exc.http_status == 413:
+            discard_body(2 * app.extensions["ocrq.settings"].max_upload_bytes)
         return error_response(exc.http_status, exc.code, exc.message, headers)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         status = exc.code or 500
         message = exc.description or exc.name
+        headers = {}
         if status == 413:
             limit = app.extensions["ocrq.settings"].max_upload_bytes
             message = f"the upload is larger than the {limit:,}-byte limit"
-        return error_response(status, HTTP_CODES.get(status, "http_error"), message)
+            headers["Connection"] = "close"
+            discard_body(2 * limit)
+        return error_response(status, HTTP_CODES.get(status, "http_error"), message, headers)
 
     @app.errorhandler(redis.RedisError)
     def _redis_down(exc: redis.RedisError):

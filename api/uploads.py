@@ -16,7 +16,11 @@ def read_image(request: Request, settings: Settings) -> tuple[bytes, ImageInfo]:
     if request.mimetype == "multipart/form-data":
         files = request.files.getlist(FIELD)
         if not files:
-            others = ", ".join(sorted(request.files)) or "none"
+            others = ", ".join(sorted({*request.files, *request.form})) or "none"
+            if others == "none" and request.content_length:  # werkzeug drops a body it cannot parse
+                raise BadRequest("the multipart body could not be parsed (malformed, or part headers that "
+                                 f"are not UTF-8); send the image in the field '{FIELD}'",
+                                 code="missing_file")
             raise BadRequest(f"send the image in the multipart field '{FIELD}' (fields received: {others})",
                              code="missing_file")
         if len(files) > 1:

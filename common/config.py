@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     port: int = Field(default=5000, ge=1, le=65535)
     data_dir: Path = Path(".ocrq")
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # Seconds a client has to send a whole request body (a stalled or trickling upload holds a thread).
+    upload_timeout: float = Field(default=60.0, gt=0)
     job_ttl_seconds: int = Field(default=24 * 3600, ge=1)
     upload_ttl_seconds: int = Field(default=6 * 3600, ge=1)
     max_queue_depth: int = Field(default=1000, ge=1)
@@ -50,6 +52,10 @@ class Settings(BaseSettings):
     worker_concurrency: int | None = Field(default=None, ge=1)
     api_workers: int = Field(default=2, ge=1)
     api_threads: int = Field(default=16, ge=1)
+    # Seconds between the reconciler's passes; also how old a pending job must be before it is checked.
+    reconcile_interval: float = Field(default=10.0, gt=0)
+    # Comma-separated API keys; empty: the API is open (see SECURITY.md).
+    api_keys: str = Field(default="", repr=False)
     # Test-only fault injection; never set in production (see README).
     fault_injection: bool = False
 
@@ -63,6 +69,11 @@ class Settings(BaseSettings):
     def model_post_init(self, __context: object) -> None:
         if self.task_time_limit <= self.task_soft_time_limit:
             raise ConfigError("OCRQ_TASK_TIME_LIMIT must be greater than OCRQ_TASK_SOFT_TIME_LIMIT")
+
+    @property
+    def api_key_set(self) -> tuple[bytes, ...]:
+        """The configured API keys as bytes (OCRQ_API_KEYS, comma-separated; blanks ignored)."""
+        return tuple(k.strip().encode() for k in self.api_keys.split(",") if k.strip())
 
     @property
     def visibility_timeout(self) -> int:

@@ -38,6 +38,13 @@ class NotFound(OcrqError):
     http_status = 404
 
 
+class RequestTimeout(OcrqError):
+    """The client did not send the whole request body within OCRQ_UPLOAD_TIMEOUT seconds."""
+
+    code = "request_timeout"
+    http_status = 408
+
+
 class PayloadTooLarge(OcrqError):
     code = "payload_too_large"
     http_status = 413

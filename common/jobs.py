@@ -6,6 +6,8 @@ without a job being run twice, finished twice, or resurrected after a cancel.
     ocrq:job:<id>     hash: status, timestamps, attempts, options, result/error (JSON)
     ocrq:upload:<id>  the uploaded bytes, deleted when the job ends
     ocrq:events:<id>  pub/sub channel: the final status is published when the job ends
+    ocrq:pending      sorted set of unfinished job ids, scored by their last enqueue or claim (epoch s);
+                      the reconciler (common/reconcile.py) finds jobs whose task vanished with it
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import redis
 
 PREFIX = "ocrq:"
+PENDING_KEY = f"{PREFIX}pending"
 FINISHED = ("succeeded", "failed", "canceled")
 STATUSES = ("queued", "running", *FINISHED)
 
@@ -37,6 +40,11 @@ def upload_key(job_id: str) -> str:
 
 def events_channel(job_id: str) -> str:
     return f"{PREFIX}events:{job_id}"
+
+
+def worker_key(node: str) -> str:
+    """A worker node's liveness key, refreshed by its heartbeat (worker/lifecycle.py)."""
+    return f"{PREFIX}worker:{node}"
 
 
 @dataclass
@@ -88,37 +96,45 @@ class Job:
         }
 
 
-# KEYS: job, upload, events channel. ARGV: max_attempts, now, job_ttl, exhausted error JSON.
+# KEYS: job, upload, events channel, pending set.
+# ARGV: max_attempts, now, job_ttl, exhausted error JSON, worker node, now (epoch s), id.
 _CLAIM = """
 local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {'missing', 0} end
-if status ~= 'queued' and status ~= 'running' then return {'finished', 0} end
+if not status then redis.call('ZREM', KEYS[4], ARGV[7]) return {'missing', 0} end
+if status ~= 'queued' and status ~= 'running' then
+  redis.call('ZREM', KEYS[4], ARGV[7])
+  return {'finished', 0}
+end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 if attempts > tonumber(ARGV[1]) then
   redis.call('HSET', KEYS[1], 'status', 'failed', 'finished_at', ARGV[2], 'error', ARGV[4])
   redis.call('DEL', KEYS[2])
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+  redis.call('ZREM', KEYS[4], ARGV[7])
   redis.call('PUBLISH', KEYS[3], 'failed')
   return {'exhausted', attempts}
 end
-redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[2])
+redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[2], 'worker', ARGV[5])
+redis.call('ZADD', KEYS[4], tonumber(ARGV[6]), ARGV[7])
 return {'run', attempts}
 """
 
-# KEYS: job, upload, events channel. ARGV: status, now, job_ttl, field name, field JSON.
+# KEYS: job, upload, events channel, pending set. ARGV: status, now, job_ttl, field name, field JSON, id.
 _FINISH = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finished_at', ARGV[2], ARGV[4], ARGV[5])
 redis.call('DEL', KEYS[2])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+redis.call('ZREM', KEYS[4], ARGV[6])
 redis.call('PUBLISH', KEYS[3], ARGV[1])
 return 1
 """
 
-# KEYS: job, upload, events channel. ARGV: owner, now, job_ttl.
+# KEYS: job, upload, events channel, pending set. ARGV: owner, now, job_ttl, id.
 _CANCEL = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status or redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 'missing' end
+redis.call('ZREM', KEYS[4], ARGV[4])
 if status == 'queued' or status == 'running' then
   redis.call('HSET', KEYS[1], 'status', 'canceled', 'finished_at', ARGV[2])
   redis.call('DEL', KEYS[2])
@@ -155,7 +171,7 @@ class JobStore:
         self._cancel = client.register_script(_CANCEL)
 
     def _keys(self, job_id: str) -> list[str]:
-        return [job_key(job_id), upload_key(job_id), events_channel(job_id)]
+        return [job_key(job_id), upload_key(job_id), events_channel(job_id), PENDING_KEY]
 
     def create(self, job_id: str, data: bytes, options: dict[str, Any], owner: str = "") -> Job:
         """Store a queued job and its upload (the upload first: a job never exists without its bytes)."""
@@ -167,12 +183,16 @@ class JobStore:
                 "options": json.dumps(options), "owner": owner,
             })
             pipe.expire(job_key(job_id), self.job_ttl)
+            pipe.zadd(PENDING_KEY, {job_id: time.time()})
             pipe.execute()
         return job
 
     def discard(self, job_id: str) -> None:
         """Remove a job that could not be enqueued."""
-        self.redis.delete(job_key(job_id), upload_key(job_id))
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(job_key(job_id), upload_key(job_id))
+            pipe.zrem(PENDING_KEY, job_id)
+            pipe.execute()
 
     def get(self, job_id: str, owner: str | None = None) -> Job | None:
         """The job, or None if unknown, expired, or (when ``owner`` is given) someone else's."""
@@ -187,14 +207,16 @@ class JobStore:
     def upload(self, job_id: str) -> bytes | None:
         return self.redis.get(upload_key(job_id))
 
-    def claim(self, job_id: str, max_attempts: int) -> Claim:
-        """Count a delivery and mark the job running, unless it is finished or out of attempts."""
+    def claim(self, job_id: str, max_attempts: int, worker: str = "") -> Claim:
+        """Count a delivery and mark the job running on worker node ``worker``, unless it is finished or
+        out of attempts."""
         error = json.dumps({
             "code": "worker_lost",
             "message": f"the job stopped its worker {max_attempts} times and was given up",
         })
         verdict, attempts = self._claim(
-            keys=self._keys(job_id), args=[max_attempts, now_iso(), self.job_ttl, error])
+            keys=self._keys(job_id),
+            args=[max_attempts, now_iso(), self.job_ttl, error, worker, time.time(), job_id])
         return Claim(verdict.decode() if isinstance(verdict, bytes) else verdict, int(attempts))
 
     def succeed(self, job_id: str, result: dict) -> bool:
@@ -206,13 +228,32 @@ class JobStore:
     def _end(self, job_id: str, status: str, name: str, value: dict) -> bool:
         """Record the outcome once; False if the job was no longer running (canceled or already ended)."""
         written = self._finish(keys=self._keys(job_id),
-                               args=[status, now_iso(), self.job_ttl, name, json.dumps(value)])
+                               args=[status, now_iso(), self.job_ttl, name, json.dumps(value), job_id])
         return bool(written)
 
     def cancel(self, job_id: str, owner: str = "") -> str:
         """Cancel a queued or running job (``canceled``), delete a finished one (``deleted``), or ``missing``."""
-        outcome = self._cancel(keys=self._keys(job_id), args=[owner, now_iso(), self.job_ttl])
+        outcome = self._cancel(keys=self._keys(job_id), args=[owner, now_iso(), self.job_ttl, job_id])
         return outcome.decode() if isinstance(outcome, bytes) else outcome
+
+    def stale(self, older_than: float, limit: int = 1000) -> list[tuple[str, str | None, str]]:
+        """Unfinished jobs last enqueued or claimed before ``older_than`` (epoch s), oldest first:
+        (job id, status or None if the record expired, worker node that claimed it or "")."""
+        ids = [i.decode() for i in self.redis.zrangebyscore(PENDING_KEY, "-inf", older_than, 0, limit)]
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in ids:
+                pipe.hmget(job_key(job_id), "status", "worker")
+            rows = pipe.execute() if ids else []
+        return [(job_id, status.decode() if status else None, worker.decode() if worker else "")
+                for job_id, (status, worker) in zip(ids, rows, strict=True)]
+
+    def touch(self, job_id: str) -> None:
+        """Restart a pending job's clock (it was just enqueued again)."""
+        self.redis.zadd(PENDING_KEY, {job_id: time.time()}, xx=True)
+
+    def forget(self, job_id: str) -> None:
+        """Drop a finished or expired job from the pending set."""
+        self.redis.zrem(PENDING_KEY, job_id)
 
     def wait(self, job_id: str, timeout: float, owner: str | None = None) -> Job | None:
         """The job once it has finished, or as it is when ``timeout`` seconds have passed."""

@@ -42,11 +42,15 @@ class JobQueue:
         job_id = str(uuid.uuid4())
         job = self.store.create(job_id, data, options, owner)
         try:
-            self.celery.send_task(OCR_TASK, args=[job_id], task_id=job_id, queue=OCR_QUEUE,
-                                  retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2,
-                                                            "interval_step": 0.5})
+            self.enqueue(job_id)
         except Exception as exc:  # the broker refused: the job must not exist half-made
             with contextlib.suppress(redis.RedisError):
                 self.store.discard(job_id)
             raise ServiceUnavailable("the job queue is unavailable; retry later") from exc
         return job
+
+    def enqueue(self, job_id: str) -> None:
+        """Send the task for a stored job (again, when the reconciler finds its message gone)."""
+        self.celery.send_task(OCR_TASK, args=[job_id], task_id=job_id, queue=OCR_QUEUE,
+                              retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2,
+                                                        "interval_step": 0.5})

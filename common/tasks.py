@@ -6,17 +6,45 @@ these names. JSON only: a pickle payload from a broker is code execution.
 
 from __future__ import annotations
 
+import ssl
+from urllib.parse import parse_qsl, urlsplit
+
 from common.config import Settings
+from common.errors import ConfigError
 from common.redis_client import redis_url
 
 OCR_TASK = "ocrq.ocr"
 OCR_QUEUE = "ocr"
+# Where kombu's Redis transport keeps delivered-but-unacknowledged messages (its default key name).
+BROKER_UNACKED_KEY = "unacked"
+
+
+def broker_ssl(url: str) -> dict | None:
+    """TLS options for a ``rediss://`` broker, as redis-py reads the same URL: the certificate is required
+    unless ``ssl_cert_reqs`` says otherwise; ``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile`` pass on.
+    (Kombu alone connects to a bare ``rediss://`` URL without checking the server's certificate.)"""
+    parts = urlsplit(url)
+    if parts.scheme != "rediss":
+        return None
+    options: dict = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+    levels = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
+    for name, value in parse_qsl(parts.query):
+        if name == "ssl_cert_reqs":
+            key = value.lower().removeprefix("cert_")
+            if key not in levels:
+                raise ConfigError(
+                    f"REDIS_URL: ssl_cert_reqs must be none, optional or required, not {value!r}")
+            options[name] = levels[key]
+        elif name in ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile"):
+            options[name] = value
+    return options
 
 
 def celery_config(settings: Settings) -> dict:
     """Celery settings for a broker on the configured Redis; no result backend (jobs live in JobStore)."""
     url = redis_url(settings)
     return {
+        "broker_use_ssl": broker_ssl(url),
         "broker_url": url,
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,  # a Redis restart is waited out, not fatal

@@ -1,4 +1,5 @@
-"""Worker process lifecycle: load the engine once per process after fork, and announce liveness."""
+"""Worker process lifecycle: load the engine once per process after fork, announce liveness, and run the
+reconciler that re-enqueues jobs whose task vanished (common/reconcile.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import time
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from common.config import get_settings
-from common.jobs import PREFIX
+from common.jobs import worker_key
+from common.queue import JobQueue
+from common.reconcile import Reconciler
 from common.redis_client import connect
 
 log = logging.getLogger("ocrq.worker")
@@ -40,10 +43,6 @@ def _load_engine_after_fork(**_: object) -> None:
     engine()
 
 
-def worker_key(hostname: str) -> str:
-    return f"{PREFIX}worker:{hostname}"
-
-
 def _heartbeat(hostname: str) -> None:
     """Refresh this worker's liveness key until shutdown; /readyz counts these keys."""
     settings = get_settings()
@@ -62,10 +61,23 @@ def _heartbeat(hostname: str) -> None:
         pass
 
 
+def _reconcile(hostname: str) -> None:
+    """Every OCRQ_RECONCILE_INTERVAL seconds, re-enqueue jobs whose task vanished (one node at a time)."""
+    settings = get_settings()
+    queue = JobQueue(settings)
+    reconciler = Reconciler(queue.store, queue.enqueue, hostname, settings.reconcile_interval)
+    while not _stop.wait(settings.reconcile_interval):
+        try:
+            reconciler.run_once()
+        except Exception as exc:  # Redis restarting: try again next time, never kill the worker over it
+            log.warning("reconciler pass failed: %s", type(exc).__name__)
+
+
 @worker_ready.connect
 def _start_heartbeat(sender: object = None, **_: object) -> None:
     hostname = getattr(sender, "hostname", None) or socket.gethostname()
     threading.Thread(target=_heartbeat, args=(hostname,), name="ocrq-heartbeat", daemon=True).start()
+    threading.Thread(target=_reconcile, args=(hostname,), name="ocrq-reconciler", daemon=True).start()
 
 
 @worker_shutdown.connect

@@ -56,11 +56,12 @@ def inject_fault(fault: str) -> None:
         raise RuntimeError("injected fault")
 
 
-@app.task(name=OCR_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def ocr_job(job_id: str) -> str:
+@app.task(name=OCR_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def ocr_job(self, job_id: str) -> str:
     """Run job ``job_id``; a redelivered job that already finished (or was canceled) is skipped."""
     settings, jobs = get_settings(), store()
-    claim = patiently(lambda: jobs.claim(job_id, settings.max_attempts))
+    node = self.request.hostname or ""  # the reconciler re-enqueues the job if this node disappears
+    claim = patiently(lambda: jobs.claim(job_id, settings.max_attempts, node))
     if not claim.should_run:
         log.info("job %s skipped: %s", job_id, claim.verdict)
         return claim.verdict
@@ -74,7 +75,8 @@ def ocr_job(job_id: str) -> str:
             inject_fault(job.options["fault"])
         result = engine().run(data, enhance=job.options.get("enhance"))
     except OcrqError as exc:
-        patiently(lambda: jobs.fail(job_id, exc.code, exc.message))
+        code, message = exc.code, exc.message
+        patiently(lambda: jobs.fail(job_id, code, message))
         return "failed"
     except SoftTimeLimitExceeded:
         message = f"the job ran longer than {settings.task_soft_time_limit} s"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import uuid
 
 from common.config import Settings, get_settings
 from common.tasks import OCR_QUEUE
@@ -32,7 +33,8 @@ def worker_command(settings: Settings, concurrency: int | None = None) -> list[s
         sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
         "--loglevel", "INFO", "--pool", "prefork",
         "--concurrency", str(concurrency or worker_concurrency(settings)),
-        "--queues", OCR_QUEUE, "--hostname", "ocrq@%h-" + str(os.getpid()),
+        # A name of its own per worker: the heartbeat and the reconciler tell nodes apart by it.
+        "--queues", OCR_QUEUE, "--hostname", f"ocrq@%h-{uuid.uuid4().hex[:8]}",
         "--without-gossip", "--without-mingle",
     ]
 

@@ -1,0 +1,105 @@
+"""The reconciler: re-enqueue unfinished jobs whose task message is gone, so that no job waits forever.
+
+Celery hands a job back when a worker *process* dies (``acks_late`` + ``reject_on_worker_lost``). Two
+cases it does not cover quickly:
+
+- a whole worker node dies mid-job (SIGKILL after a short stop grace period, an OOM kill, a lost
+  machine): its messages sit in the broker's ``unacked`` set until the visibility timeout (minutes);
+- a broker message is lost (a Redis crash between the job's record and its message, a flushed list).
+
+Every worker node runs a :class:`Reconciler`; a lock in Redis lets one of them work at a time. A pass
+looks at jobs pending for longer than one interval:
+
+- ``running`` on a node whose heartbeat has expired: enqueued again (the claim counts the delivery, so a
+  job that keeps killing whole nodes still ends ``failed`` after OCRQ_MAX_ATTEMPTS);
+- ``queued`` with no message in the queue nor in ``unacked``, in two passes in a row (a message is out
+  of both for an instant while a worker fetches it): enqueued again;
+- finished or expired: dropped from the pending set.
+
+A duplicate delivery is harmless: the claim skips a finished job and a result is written once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import redis
+
+from common.jobs import FINISHED, JobStore, worker_key
+from common.tasks import BROKER_UNACKED_KEY, OCR_QUEUE
+
+log = logging.getLogger("ocrq.reconcile")
+LOCK_KEY = "ocrq:reconciler"
+
+# Take the lock if it is free or already ours; refresh its expiry either way.
+_LOCK = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+return 1
+"""
+
+
+def message_task_id(message: dict) -> str | None:
+    """The task id of a kombu message as the Redis transport stores it (Celery protocol 2 or 1)."""
+    headers = message.get("headers") or {}
+    if headers.get("id"):
+        return str(headers["id"])
+    return (message.get("properties") or {}).get("correlation_id")
+
+
+def broker_task_ids(client: redis.Redis, queue: str = OCR_QUEUE) -> set[str]:
+    """Ids of the tasks waiting in ``queue`` or delivered but not acknowledged yet."""
+    ids: set[str] = set()
+    for raw in client.lrange(queue, 0, -1):
+        try:
+            ids.add(message_task_id(json.loads(raw)) or "")
+        except (ValueError, AttributeError):
+            continue
+    for raw in client.hvals(BROKER_UNACKED_KEY):
+        try:
+            ids.add(message_task_id(json.loads(raw)[0]) or "")
+        except (ValueError, AttributeError, IndexError, KeyError):
+            continue
+    return ids
+
+
+class Reconciler:
+    """One pass at a time with :meth:`run_once`; ``enqueue(job_id)`` sends a job's task again."""
+
+    def __init__(self, store: JobStore, enqueue, node: str, interval: float) -> None:
+        self.store = store
+        self.enqueue = enqueue
+        self.node = node
+        self.interval = interval
+        self._lock = store.redis.register_script(_LOCK)
+        self._suspects: set[str] = set()  # queued jobs without a message in the previous pass
+
+    def run_once(self) -> list[str]:
+        """Check stale pending jobs; the ids enqueued again (empty if another node holds the lock)."""
+        if not self._lock(keys=[LOCK_KEY], args=[self.node, int(self.interval * 3) + 1]):
+            self._suspects.clear()
+            return []
+        stale = self.store.stale(time.time() - self.interval)
+        queued = [job_id for job_id, status, _ in stale if status == "queued"]
+        in_broker = broker_task_ids(self.store.redis) if queued else set()
+        requeued, suspects = [], set()
+        for job_id, status, worker in stale:
+            if status is None or status in FINISHED:
+                self.store.forget(job_id)
+            elif status == "running" and worker and not self.store.redis.exists(worker_key(worker)):
+                requeued.append(job_id)
+                log.warning("job %s was running on %s, which is gone: enqueued again", job_id, worker)
+            elif status == "queued" and job_id not in in_broker:
+                if job_id in self._suspects:
+                    requeued.append(job_id)
+                    log.warning("job %s is queued but its task message is gone: enqueued again", job_id)
+                else:
+                    suspects.add(job_id)
+        for job_id in requeued:
+            self.enqueue(job_id)
+            self.store.touch(job_id)
+        self._suspects = suspects
+        return requeued
