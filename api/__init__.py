@@ -10,25 +10,30 @@ from common.queue import JobQueue
 
 def create_app(settings: Settings | None = None, queue: JobQueue | None = None) -> Flask:
     """The Flask app with one blueprint per resource; ``queue`` may be injected by tests."""
-    from api import auth, errors, health, jobs, predict
+    from api import auth, batches, errors, health, jobs, logcontext, metrics, openapi, predict
     from api.limits import UploadDeadline
 
     settings = settings or get_settings()
     app = Flask(__name__)
     # Multipart framing adds a little to the file itself; the image limit is enforced on the file below.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 64 * 1024
-    app.config["MAX_FORM_MEMORY_SIZE"] = 64 * 1024
+    # Werkzeug's multipart decoder checks this against its read buffer too, file parts included (64 KiB
+    # reads plus the few bytes it keeps back): at 64 KiB, uploads over ~100 kB failed at random with 413.
+    app.config["MAX_FORM_MEMORY_SIZE"] = 256 * 1024
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["ocrq.settings"] = settings
     app.extensions["ocrq.queue"] = queue or JobQueue(settings)
     errors.register(app)
+    metrics.register(app)  # before auth: it counts the requests auth refuses too
+    logcontext.register(app)
     # OCRQ_API_KEYS: /v1 and /ocr need a key (SECURITY.md)
     auth.register(app, settings.api_key_set, drain_limit=app.config["MAX_CONTENT_LENGTH"])
-    for module in (health, jobs, predict):
+    for module in (health, jobs, predict, batches):
         app.register_blueprint(module.blueprint)
     from api.web import blueprint as web_page  # the page at /, built only on the public job API
     app.register_blueprint(web_page)
+    openapi.register(app)  # /openapi.json and /docs
 
     @app.after_request
     def _security_headers(response):

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from api.limits import discard_body
 from common.errors import OcrqError
+from common.schemas import ErrorBody, ErrorResponse
 
 log = logging.getLogger("ocrq.api")
 
@@ -23,7 +24,7 @@ HTTP_CODES = {
 
 
 def error_response(status: int, code: str, message: str, headers: dict | None = None):
-    response = jsonify({"error": {"code": code, "message": message}})
+    response = jsonify(ErrorResponse(error=ErrorBody(code=code, message=message)).dump())
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -45,6 +46,9 @@ def register(app: Flask) -> None:
         status = exc.code or 500
         message = exc.description or exc.name
         headers = {}
+        allowed = getattr(exc, "valid_methods", None)
+        if status == 405 and allowed:  # RFC 9110: a 405 names the methods the resource has
+            headers["Allow"] = ", ".join(allowed)
         if status == 413:
             limit = app.extensions["ocrq.settings"].max_upload_bytes
             message = f"the upload is larger than the {limit:,}-byte limit"

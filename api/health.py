@@ -6,17 +6,24 @@ from flask import Blueprint, jsonify
 
 from api import context
 from api.errors import error_response
+from api.openapi import Reply, operation
 from common.jobs import PREFIX
+from common.schemas import ErrorResponse, Health, Ready
 
 blueprint = Blueprint("health", __name__)
 
 
 @blueprint.get("/healthz")
+@operation("Liveness: the process answers", {200: Reply(Health, "Always, while the process runs")},
+           tags=("service",))
 def healthz():
-    return jsonify({"status": "ok"})
+    return jsonify(Health(status="ok").dump())
 
 
 @blueprint.get("/readyz")
+@operation("Readiness: Redis answers and a worker reported in the last 15 s",
+           {200: Reply(Ready, "Ready to take jobs"),
+            503: Reply(ErrorResponse, "`redis_unavailable` or `no_workers`")}, tags=("service",))
 def readyz():
     client = context.queue().redis
     try:
@@ -27,4 +34,4 @@ def readyz():
         return error_response(503, "redis_unavailable", f"Redis is not reachable ({type(exc).__name__})")
     if workers == 0:
         return error_response(503, "no_workers", "no worker has reported in the last 15 s")
-    return jsonify({"status": "ready", "workers": workers, "queue_depth": depth})
+    return jsonify(Ready(status="ready", workers=workers, queue_depth=depth).dump())

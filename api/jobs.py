@@ -6,18 +6,22 @@ import uuid
 
 from flask import Blueprint, jsonify, request, url_for
 
-from api import context
+from api import context, logcontext, metrics
+from api.openapi import Reply, operation
 from api.uploads import read_image, read_options
-from common.errors import InvalidOption, NotFound
+from common.errors import NotFound
 from common.jobs import Job
+from common.metrics import JOBS_FINISHED
+from common.schemas import JobAccepted, JobDocument, JobQuery, JobRemoved
 
 blueprint = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 
 
 def job_document(job: Job) -> dict:
+    """The job as clients see it, shaped by ``JobDocument`` (common/schemas.py)."""
     document = job.public()
     document["links"] = {"self": url_for("jobs.get_job", job_id=job.job_id)}
-    return document
+    return JobDocument.model_validate(document).dump()
 
 
 def _valid_id(job_id: str) -> str:
@@ -28,18 +32,29 @@ def _valid_id(job_id: str) -> str:
 
 
 @blueprint.post("")
+@operation("Submit an image or a document (PDF, multi-page TIFF): 202 and the job to poll",
+           {202: Reply(JobAccepted, "Stored and queued", headers={"Location": "The job's URL"})},
+           errors=(400, 408, 413, 415, 422, 429, 503), upload=True, tags=("jobs",))
 def submit_job():
     settings = context.settings()
-    data, _ = read_image(request, settings)
-    job = context.queue().submit(data, read_options(request, settings), context.owner())
-    response = jsonify({"job_id": job.job_id, "status": job.status,
-                        "links": {"self": url_for("jobs.get_job", job_id=job.job_id)}})
+    data, document = read_image(request, settings)
+    job = context.queue().submit(data, read_options(request, settings), context.owner(),
+                                 document.to_dict() if document else None)
+    body = {"job_id": job.job_id, "status": job.status}
+    if document:  # a multi-page document: its pages run as tasks of their own
+        body["progress"] = {"done": 0, "total": document.pages}
+    body["links"] = {"self": url_for("jobs.get_job", job_id=job.job_id)}
+    metrics.job_submitted("jobs")
+    logcontext.job_created(job.job_id)
+    response = jsonify(JobAccepted.model_validate(body).dump())
     response.status_code = 202
     response.headers["Location"] = url_for("jobs.get_job", job_id=job.job_id)
     return response
 
 
 @blueprint.get("/<job_id>")
+@operation("Read a job, or long-poll it with `?wait=N`", {200: Reply(JobDocument, "The job")},
+           errors=(400, 404, 503), query=JobQuery, tags=("jobs",))
 def get_job(job_id: str):
     job_id = _valid_id(job_id)
     wait = _wait_seconds(request.args.get("wait"))
@@ -51,22 +66,20 @@ def get_job(job_id: str):
 
 
 @blueprint.delete("/<job_id>")
+@operation("Cancel a queued or running job, or delete a finished one",
+           {200: Reply(JobRemoved, "Canceled or deleted")}, errors=(404, 503), tags=("jobs",))
 def delete_job(job_id: str):
     job_id = _valid_id(job_id)
     outcome = context.store().cancel(job_id, context.owner())
     if outcome == "missing":
         raise NotFound(f"no job {job_id} (unknown, expired or deleted)")
-    return jsonify({"job_id": job_id, "status": "canceled" if outcome == "canceled" else "deleted"})
+    if outcome == "canceled":
+        JOBS_FINISHED.labels("canceled", "").inc()
+    removed = JobRemoved(job_id=job_id, status="canceled" if outcome == "canceled" else "deleted")
+    return jsonify(removed.dump())
 
 
 def _wait_seconds(raw: str | None) -> float:
-    """``?wait=N``: seconds to long-poll, capped by OCRQ_LONG_POLL_MAX."""
-    if raw is None or raw == "":
-        return 0.0
-    try:
-        wait = float(raw)
-    except ValueError:
-        raise InvalidOption(f"wait must be a number of seconds, not {raw[:20]!r}") from None
-    if not 0 <= wait < float("inf"):
-        raise InvalidOption("wait must be a non-negative number of seconds")
+    """``?wait=N``: seconds to long-poll (validated by ``JobQuery``), capped by OCRQ_LONG_POLL_MAX."""
+    wait = JobQuery.parse({} if raw is None else {"wait": raw}).wait
     return min(wait, context.settings().long_poll_max)

@@ -10,37 +10,60 @@ import time
 
 from flask import Blueprint, jsonify, request, url_for
 
-from api import context
+from api import context, logcontext, metrics
+from api.openapi import Reply, operation
 from api.uploads import read_image, read_options
 from common.errors import status_for_code
+from common.schemas import ErrorResponse, PredictFailure, PredictPending, PredictResult
 
 blueprint = Blueprint("predict", __name__)
 
 
 @blueprint.post("/ocr/predict")
+@operation("Recognise an image and wait for the result (the reference design's synchronous call)",
+           {200: Reply(PredictResult, "The lines"),
+            202: Reply(PredictPending, "Not finished within `OCRQ_PREDICT_TIMEOUT` s: poll the link",
+                       headers={"Location": "The job's URL"})},
+           errors=(400, 408, 409, 413, 415, 422, 429, 503), upload=True,
+           failure=(ErrorResponse, PredictFailure), tags=("predict",),
+           description="A job that fails in the worker answers with the status of its error code (422 "
+                       "`undecodable_image`, 500 `timeout` or `worker_lost`) and `PredictFailure`; a "
+                       "canceled one with 409.")
 def predict():
     start = time.perf_counter()
     settings = context.settings()
-    data, _ = read_image(request, settings)
-    job = context.queue().submit(data, read_options(request, settings), context.owner())
+    data, document = read_image(request, settings)
+    job = context.queue().submit(data, read_options(request, settings), context.owner(),
+                                 document.to_dict() if document else None)
+    metrics.job_submitted("predict")
+    logcontext.job_created(job.job_id)
     done = context.store().wait(job.job_id, settings.predict_timeout, context.owner()) or job
     link = url_for("jobs.get_job", job_id=job.job_id)
     if done.status == "succeeded":
-        lines = done.result["lines"]
-        return jsonify({
+        return jsonify(PredictResult.model_validate({
             "success": True,
-            "results": [{"text": x["text"], "confidence": x["confidence"], "box": x["box"]} for x in lines],
+            "results": _results(done.result),
             "text": done.result["text"],
             "processing_time": round(time.perf_counter() - start, 3),
             "job_id": job.job_id,
-        })
+        }).dump())
     if done.status in ("failed", "canceled"):
         error = done.error or {"code": "canceled", "message": "the job was canceled"}
         status = status_for_code(error["code"]) if done.status == "failed" else 409
-        return jsonify({"success": False, "error": error, "job_id": job.job_id}), status
-    response = jsonify({"success": False, "job_id": job.job_id, "status": done.status,
-                        "message": f"not finished within {settings.predict_timeout:g} s; poll the link",
-                        "links": {"self": link}})
+        failure = PredictFailure.model_validate({"success": False, "error": error, "job_id": job.job_id})
+        return jsonify(failure.dump()), status
+    response = jsonify(PredictPending.model_validate({
+        "success": False, "job_id": job.job_id, "status": done.status,
+        "message": f"not finished within {settings.predict_timeout:g} s; poll the link",
+        "links": {"self": link}}).dump())
     response.status_code = 202
     response.headers["Location"] = link
     return response
+
+
+def _results(result: dict) -> list[dict]:
+    """The reference design's line list; a document's lines in page order, each with its ``page``."""
+    if "pages" not in result:
+        return [{"text": x["text"], "confidence": x["confidence"], "box": x["box"]} for x in result["lines"]]
+    return [{"page": page["page"], "text": x["text"], "confidence": x["confidence"], "box": x["box"]}
+            for page in result["pages"] for x in page["lines"]]

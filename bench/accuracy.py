@@ -78,8 +78,9 @@ class Cell:
         self.score, self.wanted, self.failed, self.seconds = score, wanted, failed, seconds
 
 
-def score_dataset(ds: Dataset, system: str, show: bool = False) -> Cell | None:
-    """Score the saved predictions of `system` on the dataset's pages (those it has)."""
+def score_dataset(ds: Dataset, system: str, show: bool = False, min_confidence: float = 0.0) -> Cell | None:
+    """Score the saved predictions of `system` on the dataset's pages (those it has), ignoring predicted
+    lines whose confidence is below `min_confidence` (to tune a drop threshold without re-running OCR)."""
     preds = read_preds(ds.name, system)
     if preds is None:
         return None
@@ -88,7 +89,8 @@ def score_dataset(ds: Dataset, system: str, show: bool = False) -> Cell | None:
         rec = preds.get(page["image"])
         if rec is None:
             continue
-        lines = [(ln["text"], ln["confidence"], ln["box"]) for ln in rec["lines"]]
+        kept = [ln for ln in rec["lines"] if ln["confidence"] >= min_confidence]
+        lines = [(ln["text"], ln["confidence"], ln["box"]) for ln in kept]
         scores.append(score_page(page, lines, ds.casefold))
         failed += "error" in rec
         seconds += rec["seconds"]
@@ -193,6 +195,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads (ocrq, rapidocr)")
     ap.add_argument("--rescore", action="store_true", help="score saved predictions; run no OCR")
     ap.add_argument("--show", action="store_true", help="print each wrong line (GT vs OCR) to stdout")
+    ap.add_argument(
+        "--min-confidence",
+        type=float,
+        default=0.0,
+        help="score only predicted lines at least this confident (sweep a drop threshold with --rescore)",
+    )
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "accuracy.md")
     return ap.parse_args(argv)
 
@@ -216,7 +224,12 @@ def main(argv: list[str] | None = None) -> int:
             for ds in datasets:
                 run_ocr(system, ds)
             del system
-    cells = {(d.name, s): score_dataset(d, s, a.show) for d in datasets for s in systems if s not in errors}
+    cells = {
+        (d.name, s): score_dataset(d, s, a.show, a.min_confidence)
+        for d in datasets
+        for s in systems
+        if s not in errors
+    }
     report = render(datasets, systems, cells, errors)
     print(report)
     a.out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,12 +7,14 @@ Needs only ``requests``: it imports nothing of the server (no Flask, Celery, Red
     print(client.ocr("invoice.jpg")["text"])
     for path, job in client.map(["a.png", "b.png"], concurrency=4):
         print(path, job.status)
+    batch = client.batch(["a.png", "scan.pdf"]).wait(300)   # one request, items run as jobs
+    print(batch.progress, [item["status"] for item in batch.items])
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,9 @@ from typing import Any
 import requests
 
 FINISHED = ("succeeded", "failed", "canceled")
+BATCH_FINISHED = ("succeeded", "partial", "failed")
 RETRY_STATUSES = (429, 502, 503, 504)
+PROGRESS_POLL = 1.0  # seconds per long-poll while someone watches progress
 
 
 class ClientError(Exception):
@@ -71,21 +75,22 @@ class Job:
     def error(self) -> dict | None:
         return self.document.get("error")
 
+    @property
+    def progress(self) -> dict | None:
+        """``{"done", "total"}`` pages of a multi-page document (PDF, TIFF); None for one image."""
+        return self.document.get("progress")
+
     def refresh(self, wait: float = 0) -> Job:
         params = {"wait": f"{wait:g}"} if wait > 0 else None
         self.document = self.client._request("GET", f"/v1/jobs/{self.id}", params=params,
                                              timeout=self.client.timeout + wait).json()
         return self
 
-    def wait(self, timeout: float | None = None, poll: float = 30.0) -> Job:
-        """Long-poll until the job finishes; ``TimeoutError`` after ``timeout`` seconds (None: no limit)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.done:
-            remaining = poll if deadline is None else min(poll, deadline - time.monotonic())
-            if remaining <= 0:
-                raise TimeoutError(f"job {self.id} still {self.status} after {timeout} s")
-            self.refresh(wait=remaining)
-        return self
+    def wait(self, timeout: float | None = None, poll: float = 30.0,
+             on_progress: Callable[[Job], None] | None = None) -> Job:
+        """Long-poll until the job finishes; ``TimeoutError`` after ``timeout`` seconds (None: no limit).
+        ``on_progress(job)`` is called whenever a document's page count done changes (and at the end)."""
+        return _wait(self, timeout, poll, on_progress)
 
     def cancel(self) -> str:
         return self.client._request("DELETE", f"/v1/jobs/{self.id}").json()["status"]
@@ -128,7 +133,8 @@ class Client:
         return response
 
     def submit(self, source: str | Path | bytes, *, filename: str | None = None, **options: Any) -> Job:
-        """Upload one image (a path or bytes) with options such as ``enhance="auto"``; returns the queued Job."""
+        """Upload one image or document (PDF, multi-page TIFF), a path or bytes, with options such as
+        ``enhance="auto"``; returns the queued Job (a document's ``progress`` counts its pages)."""
         if isinstance(source, bytes):
             data, name = source, filename or "image"
         else:
@@ -148,13 +154,32 @@ class Client:
             raise JobFailed(job)
         return job.result
 
+    def batch(self, sources: Iterable[str | Path | bytes], **options: Any) -> Batch:
+        """Send several images or documents in one request (``POST /v1/batches``); each becomes a job.
+        A file the server refuses fails alone (its item carries the error); returns the queued Batch."""
+        files = []
+        for index, source in enumerate(sources):
+            if isinstance(source, bytes):
+                files.append(("images", (f"item-{index}", source)))
+            else:
+                files.append(("images", (Path(source).name, Path(source).read_bytes())))
+        fields = {k: str(v) for k, v in options.items() if v is not None}
+        response = self._request("POST", "/v1/batches", files=files, data=fields)
+        return Batch(self, response.json())
+
+    def get_batch(self, batch_id: str, wait: float = 0) -> Batch:
+        return Batch(self, {"batch_id": batch_id, "status": "unknown"}).refresh(wait)
+
     def map(self, sources: Iterable[str | Path | bytes], concurrency: int = 4, timeout: float | None = 600.0,
+            on_progress: Callable[[str | Path | bytes, Job], None] | None = None,
             **options: Any) -> Iterator[tuple[str | Path | bytes, Job | ClientError]]:
         """Submit and wait for many sources, ``concurrency`` at a time; yields (source, Job) as each
-        finishes, or (source, error) when it could not be submitted."""
+        finishes, or (source, error) when it could not be submitted. ``on_progress(source, job)``
+        reports the pages of multi-page documents as they finish (called from the worker threads)."""
 
         def one(source: str | Path | bytes) -> Job:
-            return self.submit(source, **options).wait(timeout)
+            watch = (lambda job: on_progress(source, job)) if on_progress else None
+            return self.submit(source, **options).wait(timeout, on_progress=watch)
 
         pending: dict[Future, str | Path | bytes] = {}
         queue = iter(sources)
@@ -174,6 +199,76 @@ class Client:
                     following = next(queue, None)
                     if following is not None:
                         pending[pool.submit(one, following)] = following
+
+
+class Batch:
+    """A submitted batch: its last known document (items, ``progress``), refreshed by ``refresh``/``wait``."""
+
+    def __init__(self, client: Client, document: dict[str, Any]) -> None:
+        self.client = client
+        self.document = document
+
+    @property
+    def id(self) -> str:
+        return self.document["batch_id"]
+
+    @property
+    def status(self) -> str:
+        """``queued``, ``running``, then ``succeeded`` (every item), ``partial`` or ``failed`` (no item)."""
+        return self.document["status"]
+
+    @property
+    def done(self) -> bool:
+        return self.status in BATCH_FINISHED
+
+    @property
+    def progress(self) -> dict | None:
+        """``{"done", "failed", "total"}`` items (known after the first refresh)."""
+        return self.document.get("progress")
+
+    @property
+    def items(self) -> list[dict]:
+        """Per item, in the order sent: ``index``, ``filename``, ``job_id``, ``status``, ``result``,
+        ``error``."""
+        return self.document.get("items", [])
+
+    @property
+    def results(self) -> list[dict | None]:
+        """Each item's result, None for an item that did not succeed."""
+        return [item.get("result") if item.get("status") == "succeeded" else None for item in self.items]
+
+    def refresh(self, wait: float = 0) -> Batch:
+        params = {"wait": f"{wait:g}"} if wait > 0 else None
+        self.document = self.client._request("GET", f"/v1/batches/{self.id}", params=params,
+                                             timeout=self.client.timeout + wait).json()
+        return self
+
+    def wait(self, timeout: float | None = None, poll: float = 30.0,
+             on_progress: Callable[[Batch], None] | None = None) -> Batch:
+        """Long-poll until every item has ended; ``on_progress(batch)`` when the counts change."""
+        return _wait(self, timeout, poll, on_progress)
+
+    def __repr__(self) -> str:
+        return f"Batch({self.id!r}, status={self.status!r}, progress={self.progress!r})"
+
+
+def _wait(thing, timeout: float | None, poll: float, on_progress):
+    """Long-poll a Job or Batch until it is done. Watching progress, each long-poll lasts at most
+    PROGRESS_POLL seconds (it still returns at once when the end comes)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    step = min(poll, PROGRESS_POLL) if on_progress else poll
+    seen = None
+    while True:
+        if on_progress is not None and thing.progress is not None and thing.progress != seen:
+            seen = dict(thing.progress)
+            on_progress(thing)
+        if thing.done:
+            return thing
+        remaining = step if deadline is None else min(step, deadline - time.monotonic())
+        if remaining <= 0:
+            kind = type(thing).__name__.lower()
+            raise TimeoutError(f"{kind} {thing.id} still {thing.status} after {timeout} s")
+        thing.refresh(wait=remaining)
 
 
 def _retry_after(response: requests.Response) -> float:

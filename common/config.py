@@ -59,6 +59,25 @@ class Settings(BaseSettings):
     # Test-only fault injection; never set in production (see README).
     fault_injection: bool = False
 
+    # --- observability ---
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    # A worker's own /metrics (its pool's processes added up); unset: off. The API serves /metrics itself.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    # --- documents and batches ---
+    # A PDF or multi-page TIFF becomes one job whose pages are tasks of their own (worker/documents.py).
+    max_pages: int = Field(default=100, ge=1)
+    pdf_dpi: int = Field(default=150, ge=36, le=600)
+    max_batch_items: int = Field(default=100, ge=1)
+    max_batch_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+
     @field_validator("model_dir")
     @classmethod
     def _model_dir_exists(cls, value: Path | None) -> Path | None:

@@ -71,6 +71,27 @@ class ImageTooLarge(OcrqError):
     http_status = 422
 
 
+class UndecodableDocument(OcrqError):
+    """A PDF that PDFium cannot read (corrupt, truncated, no pages)."""
+
+    code = "undecodable_document"
+    http_status = 422
+
+
+class EncryptedDocument(OcrqError):
+    """A password-protected PDF: ocrq has no password to open it with."""
+
+    code = "encrypted_document"
+    http_status = 422
+
+
+class TooManyPages(OcrqError):
+    """A document with more pages than OCRQ_MAX_PAGES."""
+
+    code = "too_many_pages"
+    http_status = 422
+
+
 class QueueFull(OcrqError):
     code = "queue_full"
     http_status = 429

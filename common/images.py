@@ -16,7 +16,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from common.errors import ImageTooLarge, UndecodableImage, UnsupportedImage
 
-# Pillow format names ocrq accepts (GIF: first frame only; TIFF: first page only).
+# Pillow format names ocrq accepts (GIF: first frame only; a TIFF of several pages is a document whose
+# pages are decoded one by one, see common/documents.py).
 SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "BMP", "TIFF", "WEBP", "GIF", "MPO"})
 CONTENT_TYPES = {
     "JPEG": "image/jpeg",
@@ -89,12 +90,18 @@ def probe(data: bytes, max_pixels: int) -> ImageInfo:
     return info
 
 
-def decode(data: bytes, max_pixels: int) -> np.ndarray:
+def decode(data: bytes, max_pixels: int, frame: int = 0) -> np.ndarray:
     """Decode to an upright (EXIF applied) 8-bit BGR array of shape (H, W, 3).
 
     Grayscale, palette, alpha (composited on white), CMYK and 16-bit images all come out as BGR uint8.
+    ``frame`` picks a page of a multi-page TIFF (0 = the first, which every other format has).
     """
     with _open(data) as img:
+        if frame:
+            try:
+                img.seek(frame)
+            except (EOFError, OSError, ValueError, struct_error) as exc:
+                raise UndecodableImage(f"page {frame + 1} of the image cannot be read: {exc}") from None
         _check_size(ImageInfo(img.format or "", img.width, img.height), max_pixels)
         try:
             with warnings.catch_warnings():

@@ -3,8 +3,10 @@
 Every state change is one Lua script, so a redelivered task, a cancel and a finishing worker can race
 without a job being run twice, finished twice, or resurrected after a cancel.
 
-    ocrq:job:<id>     hash: status, timestamps, attempts, options, result/error (JSON)
+    ocrq:job:<id>     hash: status, timestamps, attempts, options, result/error (JSON); for a multi-page
+                      document also ``document`` (JSON: format, pages, dpi) and ``pages_done``
     ocrq:upload:<id>  the uploaded bytes, deleted when the job ends
+    ocrq:pages:<id>   a document's pages while they run (common/pages.py), deleted when the job ends
     ocrq:events:<id>  pub/sub channel: the final status is published when the job ends
     ocrq:pending      sorted set of unfinished job ids, scored by their last enqueue or claim (epoch s);
                       the reconciler (common/reconcile.py) finds jobs whose task vanished with it
@@ -38,6 +40,11 @@ def upload_key(job_id: str) -> str:
     return f"{PREFIX}upload:{job_id}"
 
 
+def pages_key(job_id: str) -> str:
+    """A document's per-page results, attempts and claims (common/pages.py)."""
+    return f"{PREFIX}pages:{job_id}"
+
+
 def events_channel(job_id: str) -> str:
     return f"{PREFIX}events:{job_id}"
 
@@ -61,6 +68,8 @@ class Job:
     owner: str = ""
     result: dict | None = None
     error: dict | None = None
+    document: dict | None = None  # a PDF or multi-page TIFF: {"format", "pages", "dpi"}
+    pages_done: int = 0
 
     @property
     def finished(self) -> bool:
@@ -80,10 +89,12 @@ class Job:
             owner=fields.get("owner", ""),
             result=json.loads(fields["result"]) if fields.get("result") else None,
             error=json.loads(fields["error"]) if fields.get("error") else None,
+            document=json.loads(fields["document"]) if fields.get("document") else None,
+            pages_done=int(fields.get("pages_done", 0)),
         )
 
     def public(self) -> dict[str, Any]:
-        return {
+        document = {
             "job_id": self.job_id,
             "status": self.status,
             "created_at": self.created_at,
@@ -94,9 +105,12 @@ class Job:
             "result": self.result,
             "error": self.error,
         }
+        if self.document:  # pages finish one by one: how many are done so far
+            document["progress"] = {"done": self.pages_done, "total": int(self.document["pages"])}
+        return document
 
 
-# KEYS: job, upload, events channel, pending set.
+# KEYS: job, upload, events channel, pending set, pages hash.
 # ARGV: max_attempts, now, job_ttl, exhausted error JSON, worker node, now (epoch s), id.
 _CLAIM = """
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -108,7 +122,7 @@ end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 if attempts > tonumber(ARGV[1]) then
   redis.call('HSET', KEYS[1], 'status', 'failed', 'finished_at', ARGV[2], 'error', ARGV[4])
-  redis.call('DEL', KEYS[2])
+  redis.call('DEL', KEYS[2], KEYS[5])
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
   redis.call('ZREM', KEYS[4], ARGV[7])
   redis.call('PUBLISH', KEYS[3], 'failed')
@@ -119,30 +133,31 @@ redis.call('ZADD', KEYS[4], tonumber(ARGV[6]), ARGV[7])
 return {'run', attempts}
 """
 
-# KEYS: job, upload, events channel, pending set. ARGV: status, now, job_ttl, field name, field JSON, id.
+# KEYS: job, upload, events channel, pending set, pages hash.
+# ARGV: status, now, job_ttl, field name, field JSON, id.
 _FINISH = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finished_at', ARGV[2], ARGV[4], ARGV[5])
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[5])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 redis.call('ZREM', KEYS[4], ARGV[6])
 redis.call('PUBLISH', KEYS[3], ARGV[1])
 return 1
 """
 
-# KEYS: job, upload, events channel, pending set. ARGV: owner, now, job_ttl, id.
+# KEYS: job, upload, events channel, pending set, pages hash. ARGV: owner, now, job_ttl, id.
 _CANCEL = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status or redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 'missing' end
 redis.call('ZREM', KEYS[4], ARGV[4])
 if status == 'queued' or status == 'running' then
   redis.call('HSET', KEYS[1], 'status', 'canceled', 'finished_at', ARGV[2])
-  redis.call('DEL', KEYS[2])
+  redis.call('DEL', KEYS[2], KEYS[5])
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
   redis.call('PUBLISH', KEYS[3], 'canceled')
   return 'canceled'
 end
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[5])
 return 'deleted'
 """
 
@@ -171,17 +186,23 @@ class JobStore:
         self._cancel = client.register_script(_CANCEL)
 
     def _keys(self, job_id: str) -> list[str]:
-        return [job_key(job_id), upload_key(job_id), events_channel(job_id), PENDING_KEY]
+        return [job_key(job_id), upload_key(job_id), events_channel(job_id), PENDING_KEY, pages_key(job_id)]
 
-    def create(self, job_id: str, data: bytes, options: dict[str, Any], owner: str = "") -> Job:
-        """Store a queued job and its upload (the upload first: a job never exists without its bytes)."""
-        job = Job(job_id=job_id, status="queued", created_at=now_iso(), options=options, owner=owner)
+    def create(self, job_id: str, data: bytes, options: dict[str, Any], owner: str = "",
+               document: dict | None = None) -> Job:
+        """Store a queued job and its upload (the upload first: a job never exists without its bytes).
+        ``document`` (format, pages, dpi) makes it a multi-page document whose pages run as tasks."""
+        job = Job(job_id=job_id, status="queued", created_at=now_iso(), options=options, owner=owner,
+                  document=document)
+        record = {
+            "job_id": job_id, "status": job.status, "created_at": job.created_at, "attempts": 0,
+            "options": json.dumps(options), "owner": owner,
+        }
+        if document:
+            record.update(document=json.dumps(document), pages=int(document["pages"]), pages_done=0)
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(upload_key(job_id), data, ex=self.upload_ttl)
-            pipe.hset(job_key(job_id), mapping={
-                "job_id": job_id, "status": job.status, "created_at": job.created_at, "attempts": 0,
-                "options": json.dumps(options), "owner": owner,
-            })
+            pipe.hset(job_key(job_id), mapping=record)
             pipe.expire(job_key(job_id), self.job_ttl)
             pipe.zadd(PENDING_KEY, {job_id: time.time()})
             pipe.execute()
@@ -236,16 +257,18 @@ class JobStore:
         outcome = self._cancel(keys=self._keys(job_id), args=[owner, now_iso(), self.job_ttl, job_id])
         return outcome.decode() if isinstance(outcome, bytes) else outcome
 
-    def stale(self, older_than: float, limit: int = 1000) -> list[tuple[str, str | None, str]]:
+    def stale(self, older_than: float, limit: int = 1000) -> list[tuple[str, str | None, str, int]]:
         """Unfinished jobs last enqueued or claimed before ``older_than`` (epoch s), oldest first:
-        (job id, status or None if the record expired, worker node that claimed it or "")."""
+        (job id, status or None if the record expired, worker node that claimed it or "", pages of a
+        document or 0)."""
         ids = [i.decode() for i in self.redis.zrangebyscore(PENDING_KEY, "-inf", older_than, 0, limit)]
         with self.redis.pipeline(transaction=False) as pipe:
             for job_id in ids:
-                pipe.hmget(job_key(job_id), "status", "worker")
+                pipe.hmget(job_key(job_id), "status", "worker", "pages")
             rows = pipe.execute() if ids else []
-        return [(job_id, status.decode() if status else None, worker.decode() if worker else "")
-                for job_id, (status, worker) in zip(ids, rows, strict=True)]
+        return [(job_id, status.decode() if status else None, worker.decode() if worker else "",
+                 int(pages or 0))
+                for job_id, (status, worker, pages) in zip(ids, rows, strict=True)]
 
     def touch(self, job_id: str) -> None:
         """Restart a pending job's clock (it was just enqueued again)."""

@@ -16,7 +16,12 @@ looks at jobs pending for longer than one interval:
   of both for an instant while a worker fetches it): enqueued again;
 - finished or expired: dropped from the pending set.
 
-A duplicate delivery is harmless: the claim skips a finished job and a result is written once.
+A multi-page document runs on its splitting node only until every page's task is sent; then each page is
+watched on its own (``enqueue_page``): a page claimed by a node whose heartbeat has expired, or a page
+with no message in the queue nor in ``unacked`` in two passes in a row, is enqueued again (the page's
+claim counts the delivery, as a job's does).
+
+A duplicate delivery is harmless: the claim skips a finished job or page and a result is written once.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ import time
 import redis
 
 from common.jobs import FINISHED, JobStore, worker_key
-from common.tasks import BROKER_UNACKED_KEY, OCR_QUEUE
+from common.pages import PageStore
+from common.tasks import BROKER_UNACKED_KEY, OCR_QUEUE, page_task_id
 
 log = logging.getLogger("ocrq.reconcile")
 LOCK_KEY = "ocrq:reconciler"
@@ -67,15 +73,18 @@ def broker_task_ids(client: redis.Redis, queue: str = OCR_QUEUE) -> set[str]:
 
 
 class Reconciler:
-    """One pass at a time with :meth:`run_once`; ``enqueue(job_id)`` sends a job's task again."""
+    """One pass at a time with :meth:`run_once`; ``enqueue(job_id)`` sends a job's task again,
+    ``enqueue_page(job_id, page)`` a document page's (without it, pages are not watched)."""
 
-    def __init__(self, store: JobStore, enqueue, node: str, interval: float) -> None:
+    def __init__(self, store: JobStore, enqueue, node: str, interval: float, enqueue_page=None) -> None:
         self.store = store
         self.enqueue = enqueue
+        self.enqueue_page = enqueue_page
         self.node = node
         self.interval = interval
+        self.pages = PageStore(store.redis, store.job_ttl)
         self._lock = store.redis.register_script(_LOCK)
-        self._suspects: set[str] = set()  # queued jobs without a message in the previous pass
+        self._suspects: set[str] = set()  # queued jobs (and "<job>:p<n>" pages) without a message
 
     def run_once(self) -> list[str]:
         """Check stale pending jobs; the ids enqueued again (empty if another node holds the lock)."""
@@ -83,15 +92,23 @@ class Reconciler:
             self._suspects.clear()
             return []
         stale = self.store.stale(time.time() - self.interval)
-        queued = [job_id for job_id, status, _ in stale if status == "queued"]
-        in_broker = broker_task_ids(self.store.redis) if queued else set()
+        look = any(status == "queued" or (status == "running" and pages) for _, status, _, pages in stale)
+        in_broker = broker_task_ids(self.store.redis) if look else set()
         requeued, suspects = [], set()
-        for job_id, status, worker in stale:
+        for job_id, status, worker, pages in stale:
             if status is None or status in FINISHED:
                 self.store.forget(job_id)
             elif status == "running" and worker and not self.store.redis.exists(worker_key(worker)):
                 requeued.append(job_id)
                 log.warning("job %s was running on %s, which is gone: enqueued again", job_id, worker)
+            elif status == "running" and pages and not worker and self.enqueue_page is not None:
+                # a document whose pages were all sent: each page is watched on its own
+                lost = self._lost_pages(job_id, pages, in_broker, suspects)
+                for page in lost:
+                    self.enqueue_page(job_id, page)
+                    self.pages.release(job_id, page)
+                if lost:
+                    self.store.touch(job_id)
             elif status == "queued" and job_id not in in_broker:
                 if job_id in self._suspects:
                     requeued.append(job_id)
@@ -103,3 +120,21 @@ class Reconciler:
             self.store.touch(job_id)
         self._suspects = suspects
         return requeued
+
+    def _lost_pages(self, job_id: str, total: int, in_broker: set[str], suspects: set[str]) -> list[int]:
+        """Pages of a running document whose task is gone: claimed by a node that is gone, or without a
+        message in the broker now and in the previous pass (``suspects`` collects this pass's)."""
+        lost = []
+        for state in self.pages.unfinished(job_id, total):
+            task_id = page_task_id(job_id, state.page)
+            if state.node and not self.store.redis.exists(worker_key(state.node)):
+                lost.append(state.page)
+                log.warning("page %d of job %s was running on %s, which is gone: enqueued again",
+                            state.page, job_id, state.node)
+            elif task_id not in in_broker:
+                if task_id in self._suspects:
+                    lost.append(state.page)
+                    log.warning("page %d of job %s has no task message: enqueued again", state.page, job_id)
+                else:
+                    suspects.add(task_id)
+        return lost

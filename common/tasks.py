@@ -14,9 +14,16 @@ from common.errors import ConfigError
 from common.redis_client import redis_url
 
 OCR_TASK = "ocrq.ocr"
+# One page of a multi-page document (worker/documents.py); ocrq.ocr splits a document into these.
+PAGE_TASK = "ocrq.page"
 OCR_QUEUE = "ocr"
 # Where kombu's Redis transport keeps delivered-but-unacknowledged messages (its default key name).
 BROKER_UNACKED_KEY = "unacked"
+
+
+def page_task_id(job_id: str, page: int) -> str:
+    """The task id of a document page: fixed, so the reconciler can look for its message in the broker."""
+    return f"{job_id}:p{page}"
 
 
 def broker_ssl(url: str) -> dict | None:
@@ -62,7 +69,7 @@ def celery_config(settings: Settings) -> dict:
         "event_serializer": "json",
         "task_ignore_result": True,
         "task_default_queue": OCR_QUEUE,
-        "task_routes": {OCR_TASK: {"queue": OCR_QUEUE}},
+        "task_routes": {OCR_TASK: {"queue": OCR_QUEUE}, PAGE_TASK: {"queue": OCR_QUEUE}},
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "task_acks_on_failure_or_timeout": True,

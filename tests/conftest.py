@@ -10,7 +10,7 @@ import redis
 from werkzeug.serving import make_server
 
 from common.config import Settings
-from common.embedded_redis import EmbeddedRedis
+from common.embedded_redis import EmbeddedRedis, free_port
 from tests.support.stack import WorkerProcess
 
 
@@ -32,8 +32,10 @@ def redis_server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def worker(redis_server, tmp_path_factory):
-    """A real Celery worker process (prefork, one child) against ``redis_server``; fault injection on."""
-    process = WorkerProcess(redis_server.url, tmp_path_factory.mktemp("worker") / "worker.log").start()
+    """A real Celery worker process (prefork, one child) against ``redis_server``; fault injection on;
+    its metrics on ``worker.metrics_url``."""
+    process = WorkerProcess(redis_server.url, tmp_path_factory.mktemp("worker") / "worker.log",
+                            OCRQ_WORKER_METRICS_PORT=str(free_port())).start()
     yield process
     process.stop()
 

@@ -17,6 +17,7 @@ from common.jobs import worker_key
 from common.queue import JobQueue
 from common.reconcile import Reconciler
 from common.redis_client import connect
+from worker import metrics
 
 log = logging.getLogger("ocrq.worker")
 HEARTBEAT_SECONDS = 5
@@ -35,6 +36,7 @@ def engine():
         _engine = OcrEngine.from_settings(settings, processes=processes)
         log.info("model %s loaded in %.2f s (pid %d, %d onnxruntime threads)",
                  _engine.pack.name, _engine.load_seconds, os.getpid(), _engine.threads)
+        metrics.model_loaded(_engine.pack.name, _engine.load_seconds)
     return _engine
 
 
@@ -65,7 +67,8 @@ def _reconcile(hostname: str) -> None:
     """Every OCRQ_RECONCILE_INTERVAL seconds, re-enqueue jobs whose task vanished (one node at a time)."""
     settings = get_settings()
     queue = JobQueue(settings)
-    reconciler = Reconciler(queue.store, queue.enqueue, hostname, settings.reconcile_interval)
+    reconciler = Reconciler(queue.store, queue.enqueue, hostname, settings.reconcile_interval,
+                            enqueue_page=queue.enqueue_page)
     while not _stop.wait(settings.reconcile_interval):
         try:
             reconciler.run_once()

@@ -14,9 +14,10 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from common.config import get_settings
 from common.errors import OcrqError
-from common.jobs import JobStore
+from common.jobs import Job, JobStore
 from common.redis_client import connect
 from common.tasks import OCR_TASK
+from worker import metrics
 from worker.celery_app import app
 from worker.lifecycle import engine
 
@@ -46,6 +47,14 @@ def patiently(action: Callable[[], T], seconds: float = 90.0) -> T:
             delay = min(delay * 2, 5.0)
 
 
+def fail(job_id: str, code: str, message: str, job: Job | None = None) -> bool:
+    """Record that the job failed, and count it if this call is what ended it (False: it had ended)."""
+    written = patiently(lambda: store().fail(job_id, code, message))
+    if written:
+        metrics.job_finished(job, "failed", code)
+    return written
+
+
 def inject_fault(fault: str) -> None:
     """Test-only faults (OCRQ_FAULT_INJECTION=1): ``crash`` kills this process, ``sleep:N``, ``raise``."""
     if fault == "crash":
@@ -64,29 +73,36 @@ def ocr_job(self, job_id: str) -> str:
     claim = patiently(lambda: jobs.claim(job_id, settings.max_attempts, node))
     if not claim.should_run:
         log.info("job %s skipped: %s", job_id, claim.verdict)
+        if claim.verdict == "exhausted":  # the claim itself failed the job (worker_lost)
+            metrics.job_finished(patiently(lambda: jobs.get(job_id)), "failed", "worker_lost")
         return claim.verdict
     job = patiently(lambda: jobs.get(job_id))
+    if job is not None and job.document:  # a PDF or multi-page TIFF: one task per page
+        from worker.documents import split_document  # here: worker.documents imports this module
+
+        return split_document(job)
     data = patiently(lambda: jobs.upload(job_id))
     if job is None or data is None:
-        patiently(lambda: jobs.fail(job_id, "upload_expired", "the upload expired before a worker was free"))
+        fail(job_id, "upload_expired", "the upload expired before a worker was free", job)
         return "failed"
     try:
         if settings.fault_injection and job.options.get("fault"):
             inject_fault(job.options["fault"])
         result = engine().run(data, enhance=job.options.get("enhance"))
     except OcrqError as exc:
-        code, message = exc.code, exc.message
-        patiently(lambda: jobs.fail(job_id, code, message))
+        fail(job_id, exc.code, exc.message, job)
         return "failed"
     except SoftTimeLimitExceeded:
-        message = f"the job ran longer than {settings.task_soft_time_limit} s"
-        patiently(lambda: jobs.fail(job_id, "timeout", message))
+        fail(job_id, "timeout", f"the job ran longer than {settings.task_soft_time_limit} s", job)
         return "failed"
     except Exception:
         log.exception("job %s failed unexpectedly", job_id)
-        patiently(lambda: jobs.fail(job_id, "internal_error", "the worker failed to process this image"))
+        fail(job_id, "internal_error", "the worker failed to process this image", job)
         return "failed"
+    metrics.engine_timings(result.timings_ms)
     written = patiently(lambda: jobs.succeed(job_id, result.to_dict()))
+    if written:
+        metrics.job_finished(job, "succeeded")
     log.info("job %s %s in %.0f ms (attempt %d)", job_id, "succeeded" if written else "dropped (canceled)",
              result.timings_ms.get("total", 0.0), claim.attempts)
     return "succeeded"

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,7 +17,8 @@ DEFAULT_SERVER = "http://127.0.0.1:5000"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    submit = sub.add_parser("submit", help="send image files to a server; with --wait, fetch the results")
+    submit = sub.add_parser("submit", help="send images or documents (PDF, TIFF) to a server; with --wait, "
+                                           "fetch the results")
     submit.add_argument("files", nargs="+", type=Path, metavar="FILE")
     _server_options(submit)
     submit.add_argument("--wait", action="store_true", help="wait for every job and write its result")
@@ -61,8 +63,10 @@ def run_submit(args: argparse.Namespace) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     progress = _progress(len(args.files), disable=args.no_progress)
+    pages = PageProgress(progress, single=len(args.files) == 1, disable=args.no_progress)
     done = failed = 0
-    for path, outcome in client.map(args.files, concurrency=args.concurrency, enhance=args.enhance):
+    for path, outcome in client.map(args.files, concurrency=args.concurrency, enhance=args.enhance,
+                                    on_progress=pages.update):
         if isinstance(outcome, Job) and outcome.status == "succeeded":
             done += 1
             _write(args, Path(path), render(outcome.result, args.format))
@@ -71,6 +75,7 @@ def run_submit(args: argparse.Namespace) -> int:
             reason = outcome if isinstance(outcome, ClientError) else outcome.error or outcome.status
             progress.write(f"ocrq: {path}: {_describe(reason)}", file=sys.stderr)
         progress.update(1)
+    pages.close()
     progress.close()
     seconds = time.monotonic() - start
     print(f"ocrq: {done} done, {failed} failed, {len(args.files)} files in {seconds:.1f} s", file=sys.stderr)
@@ -110,3 +115,35 @@ def _progress(total: int, disable: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, unit="file", disable=disable or total < 2, file=sys.stderr, dynamic_ncols=True)
+
+
+class PageProgress:
+    """Pages of multi-page documents as they finish: a bar of pages when one document is sent alone,
+    else ``name done/total pages`` beside the bar of files. Called from the client's threads."""
+
+    def __init__(self, files, single: bool, disable: bool) -> None:
+        self.files = files
+        self.single = single
+        self.disable = disable
+        self.bar = None
+        self.lock = threading.Lock()
+
+    def update(self, path, job: Job) -> None:
+        progress = job.progress
+        if not progress or self.disable:
+            return
+        with self.lock:
+            if not self.single:
+                name = Path(str(path)).name
+                self.files.set_postfix_str(f"{name} {progress['done']}/{progress['total']} pages")
+                return
+            if self.bar is None:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=progress["total"], unit="page", desc=Path(str(path)).name,
+                                file=sys.stderr, dynamic_ncols=True)
+            self.bar.update(progress["done"] - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

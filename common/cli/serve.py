@@ -18,7 +18,9 @@ def api_command(settings: Settings, host: str | None = None, port: int | None = 
         "--bind", f"{host or settings.host}:{port or settings.port}",
         "--workers", str(settings.api_workers), "--threads", str(settings.api_threads),
         "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "30",
-        "--limit-request-line", "8190", "--log-level", "info",
+        "--limit-request-line", "8190", "--log-level", settings.log_level.lower(),
+        # JSON logs (access log included) and the metrics directory of its processes
+        "--config", "python:api.gunicorn_conf",
         "api:create_app()",
     ]
 
@@ -30,8 +32,9 @@ def worker_concurrency(settings: Settings) -> int:
 def worker_command(settings: Settings, concurrency: int | None = None) -> list[str]:
     """A prefork Celery worker; each child process loads one engine after fork."""
     return [
-        sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
-        "--loglevel", "INFO", "--pool", "prefork",
+        # --quiet: no banner on stdout; the worker writes JSON lines only ("worker ... ready" has the gist)
+        sys.executable, "-m", "celery", "--quiet", "-A", "worker.celery_app", "worker",
+        "--loglevel", settings.log_level, "--pool", "prefork",
         "--concurrency", str(concurrency or worker_concurrency(settings)),
         # A name of its own per worker: the heartbeat and the reconciler tell nodes apart by it.
         "--queues", OCR_QUEUE, "--hostname", f"ocrq@%h-{uuid.uuid4().hex[:8]}",

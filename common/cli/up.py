@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 
+from common import metrics_dir
 from common.cli.serve import api_command, worker_command, worker_concurrency, worker_env
 from common.config import get_settings
 from common.embedded_redis import EmbeddedRedis
@@ -56,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     host, port = args.host or settings.host, args.port or settings.port
     concurrency = args.concurrency or worker_concurrency(settings)
     embedded = None
+    # One metrics directory for the API's and the worker's processes: the API's /metrics shows both.
+    metrics_dir.ensure("up")
     env = dict(os.environ)
     if not settings.redis_url:
         embedded = EmbeddedRedis(settings.data_dir / "redis").start()
@@ -95,4 +98,5 @@ def run(args: argparse.Namespace) -> int:
         _stop(worker, settings.task_time_limit + 10)
         if embedded is not None:
             embedded.stop()
+        metrics_dir.release()
     return status

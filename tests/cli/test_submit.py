@@ -55,3 +55,22 @@ def test_submit_without_wait_prints_job_ids_and_status_reads_them(live_server, t
     assert json.loads(status.stdout)["status"] == "succeeded"
     unknown = ocrq("status", "00000000-0000-4000-8000-000000000000", "--server", live_server)
     assert unknown.returncode == 2 and "404 not_found" in unknown.stderr
+
+
+def test_submit_a_generated_pdf_prints_its_pages_and_shows_their_progress(live_server, tmp_path):
+    from tests.support.documents import text_pdf
+
+    texts = ["第一页 Page one", "第二页 Page two", "第三页 Page three"]
+    document = tmp_path / "report.pdf"
+    document.write_bytes(text_pdf(texts))
+    done = ocrq("submit", str(document), "--server", live_server, "--wait", "--format", "tsv")
+    assert done.returncode == 0, done.stderr
+    rows = [row.split("\t") for row in done.stdout.splitlines()[1:]]
+    assert [(page, line) for page, line, *_ in rows] == [("1", "1"), ("2", "1"), ("3", "1")]
+    assert [text.replace(" ", "") for *_, text in rows] == [t.replace(" ", "") for t in texts]
+    assert "report.pdf" in done.stderr and "3/3" in done.stderr and "page" in done.stderr  # the page bar
+    assert "1 done, 0 failed, 1 files" in done.stderr
+
+    as_txt = ocrq("submit", str(document), "--server", live_server, "--wait", "--format", "txt")
+    assert as_txt.stdout.replace(" ", "").split("\n\f\n") == [f"=={document}\n第一页Pageone", "第二页Pagetwo",
+                                                                 "第三页Pagethree\n"]

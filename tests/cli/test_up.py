@@ -6,13 +6,16 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from common.embedded_redis import free_port
 from tests.support.render import render_png
+from tests.support.stack import wait_for
 
 
 def descendants(pid: int) -> set[int]:
@@ -40,6 +43,7 @@ def test_up_serves_jobs_and_ctrl_c_stops_everything(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env.update({"OCRQ_DATA_DIR": str(tmp_path / "state"), "OCRQ_WORKER_CONCURRENCY": "1",
                 "OCRQ_ORT_THREADS": "1", "OCRQ_API_WORKERS": "1", "PYTHONUNBUFFERED": "1"})
+    metrics_dirs = set(Path(tempfile.gettempdir()).glob("ocrq-metrics-up-*"))
     up = subprocess.Popen([str(Path(sys.executable).with_name("ocrq")), "up", "--port", str(port)], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -66,6 +70,16 @@ def test_up_serves_jobs_and_ctrl_c_stops_everything(tmp_path):
         doc = requests.get(base + posted.headers["Location"] + "?wait=30", timeout=40).json()
         assert doc["status"] == "succeeded" and doc["result"]["text"].replace(" ", "") == "一键启动up"
 
+        def scrape() -> dict:  # one metrics directory for every process: the API's /metrics has the worker's
+            text = requests.get(f"{base}/metrics", timeout=10).text
+            return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                    for family in text_string_to_metric_families(text) for s in family.samples}
+
+        succeeded = ("ocrq_jobs_finished_total", (("code", ""), ("status", "succeeded")))
+        metrics = wait_for(lambda: (found := scrape()).get(succeeded) == 1 and found, timeout=10)
+        assert metrics[("ocrq_jobs_submitted_total", (("endpoint", "jobs"),))] == 1
+        assert metrics[("ocrq_worker_model_load_seconds_count", (("model", "ppocrv6"),))] == 1
+
         children = descendants(up.pid)
         assert len(children) >= 4  # redis-server, gunicorn master + worker, celery main + child
         up.send_signal(signal.SIGINT)
@@ -74,6 +88,7 @@ def test_up_serves_jobs_and_ctrl_c_stops_everything(tmp_path):
         while any(alive(pid) for pid in children) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not [pid for pid in children if alive(pid)]
+        assert set(Path(tempfile.gettempdir()).glob("ocrq-metrics-up-*")) == metrics_dirs  # removed
     finally:
         if up.poll() is None:
             up.kill()

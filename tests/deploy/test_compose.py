@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,11 @@ def compose() -> dict:
 
 def test_services_and_dependencies(compose):
     services = compose["services"]
-    assert set(services) == {"redis", "api", "worker"}
-    for name in ("api", "worker"):
+    always = {name for name, service in services.items() if "profiles" not in service}
+    assert always == {"redis", "api", "worker"}
+    assert {name: services[name]["profiles"] for name in services if "profiles" in services[name]} == {
+        "prometheus": ["monitoring"], "flower": ["monitoring"]}  # optional: --profile monitoring
+    for name in ("api", "worker", "flower"):
         assert services[name]["depends_on"] == {"redis": {"condition": "service_healthy"}}
         assert services[name]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
     for name, service in services.items():
@@ -76,3 +80,32 @@ def test_worker_image_installs_and_checks_the_weights():
     runs = " ".join(step for step in instructions("Dockerfile.worker") if step.startswith("RUN"))
     assert '".[engine]"' in runs and "load_pack('ppocrv6')" in runs
     assert "http" not in runs and "wget" not in runs and "curl" not in runs
+
+
+def test_prometheus_scrapes_the_api_and_every_worker(compose):
+    services = compose["services"]
+    mount = next(v for v in services["prometheus"]["volumes"]
+                 if v.endswith(":/etc/prometheus/prometheus.yml:ro"))
+    config = yaml.safe_load((ROOT / mount.split(":")[0]).read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert jobs["ocrq-api"]["static_configs"][0]["targets"] == ["api:5000"]
+    worker = services["worker"]
+    port = worker["environment"]["OCRQ_WORKER_METRICS_PORT"]
+    assert worker["environment"]["OCRQ_WORKER_METRICS_HOST"] == "0.0.0.0" and port in worker["expose"]
+    assert jobs["ocrq-worker"]["dns_sd_configs"][0] == {"names": ["worker"], "type": "A", "port": int(port),
+                                                       "refresh_interval": "30s"}
+    assert "ports" not in worker  # still scalable
+
+
+def test_flower_runs_the_workers_celery_app_from_a_pinned_extra(compose):
+    flower = compose["services"]["flower"]
+    command = flower["command"]
+    assert command[:4] == ["celery", "-A", "worker.celery_app", "flower"]
+    assert (ROOT / "worker" / "celery_app.py").is_file()
+    assert flower["build"]["dockerfile"] == "Dockerfile.flower"
+    runs = " ".join(step for step in instructions("Dockerfile.flower") if step.startswith("RUN"))
+    assert '".[monitoring]"' in runs and '! python -c "import onnxruntime"' in runs
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert [d for d in extras["monitoring"] if d.startswith("flower==")]
+    published = flower["ports"] + compose["services"]["prometheus"]["ports"]
+    assert all(p.startswith("127.0.0.1:") for p in published)  # Flower can revoke tasks: loopback only

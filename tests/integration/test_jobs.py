@@ -112,3 +112,17 @@ def test_a_redelivered_finished_job_is_not_run_again(client, app, worker):
     queue.celery.send_task("ocrq.ocr", args=[job_id], queue="ocr")  # as if the broker delivered it twice
     wait_for(lambda: worker.log().count(f"job {job_id} skipped: finished") == 1, timeout=30)
     assert client.get(f"/v1/jobs/{job_id}").get_json() == first
+
+
+def test_an_upload_of_a_few_megabytes_is_accepted(client):
+    """Werkzeug's multipart decoder applies MAX_FORM_MEMORY_SIZE to its read buffer, file parts included:
+    set to its 64 KiB read size, files over ~100 kB were refused with 413 at random (api/__init__.py)."""
+    from PIL import Image
+
+    from tests.support.render import encode
+
+    noise = encode(Image.effect_noise((1200, 1200), 80).convert("RGB"), "PNG")
+    assert len(noise) > 2_000_000
+    response = submit(client, noise)
+    assert response.status_code == 202, response.get_json()
+    assert client.delete(response.get_json()["links"]["self"]).status_code == 200  # no need to read it

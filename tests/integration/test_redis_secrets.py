@@ -3,6 +3,7 @@ appears in clear in what it prints (``ocrq up``'s banner, the API's and the work
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -185,3 +186,6 @@ def test_service_runs_on_rediss_with_a_password_and_never_prints_it(tls_redis, t
     assert "ocrq is up" in output and ":***@127.0.0.1" in output  # the banner names Redis, redacted
     assert PASSWORD not in output
     assert "Connected to rediss://" in output  # the worker's broker connection is TLS
+    logged = [json.loads(line) for line in output.splitlines() if not line.startswith("ocrq")]  # up's own
+    loggers = {e["logger"] for e in logged}
+    assert {"gunicorn.error", "gunicorn.access", "celery.worker.consumer.connection"} <= loggers

@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw
 
 from tests.common.test_images import png_claiming
 from tests.reliability.harness import Figures, rss_kib, same_text, wait_finished
+from tests.support.documents import encrypted_pdf, pdf_bytes
 from tests.support.render import encode, font
 
 pytestmark = pytest.mark.reliability
@@ -32,7 +33,8 @@ DOCUMENTED = {
     408: {"request_timeout"},
     413: {"payload_too_large"},
     415: {"unsupported_image"},
-    422: {"image_too_large", "undecodable_image"},
+    422: {"image_too_large", "undecodable_image", "undecodable_document", "encrypted_document",
+          "too_many_pages"},
 }
 JOB_ERRORS = {"undecodable_image", "image_too_large"}
 
@@ -185,8 +187,9 @@ def test_hostile_and_broken_uploads(make_stack, tmp_path):
     def files(data: bytes, name: str = "a.png", field: str = "image", mime: str = "image/png") -> dict:
         return {"files": {field: (name, data, mime)}}
 
-    # name -> (how to send it, what must come back: "ok" = 202 then a result with TEXT, "job" = 202 then
-    # any documented outcome, a 4xx status = that error)
+    # name -> (how to send it, what must come back: "ok" = 202 then a result with TEXT, "document" = 202
+    # then pages of which the first reads TEXT and the others are blank, "job" = 202 then any documented
+    # outcome, a 4xx status = that error)
     http_cases = {
         "empty raw body": ({"data": b"", "headers": {"Content-Type": "image/png"}}, 400),
         "zero-byte file": (files(b""), 400),
@@ -219,7 +222,7 @@ def test_hostile_and_broken_uploads(make_stack, tmp_path):
         "16-bit grayscale PNG": (files(sixteen_bit_png()), "ok"),
         "animated GIF": (files(animated_gif(), "anim.gif", mime="image/gif"), "ok"),
         "palette PNG with transparency": (files(palette_png_with_transparency()), "ok"),
-        "TIFF with 40 pages": (files(multipage_tiff(), "pages.tif", mime="image/tiff"), "ok"),
+        "TIFF with 40 pages": (files(multipage_tiff(), "pages.tif", mime="image/tiff"), "document"),
         "JPEG with EXIF rotation": (files(exif_rotated_jpeg(), "rot.jpg", mime="image/jpeg"), "ok"),
         "WebP": (files(encode(page(), "WEBP", lossless=True), "w.webp", mime="image/webp"), "ok"),
         "SVG": (
@@ -231,9 +234,14 @@ def test_hostile_and_broken_uploads(make_stack, tmp_path):
             415,
         ),
         "SVG as raw body": ({"data": b"<svg/>", "headers": {"Content-Type": "image/svg+xml"}}, 415),
-        "PDF": (
+        "PDF without a page tree": (
             files(b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "doc.pdf", mime="application/pdf"),
-            415,
+            422,
+        ),
+        "password-protected PDF": (files(encrypted_pdf(), "secret.pdf", mime="application/pdf"), 422),
+        "PDF of 2 pages": (
+            files(pdf_bytes([page("L"), Image.new("L", (360, 40), 255)]), "two.pdf", mime="application/pdf"),
+            "document",
         ),
         "PHP script named .png": (files(b"<?php system($_GET['c']); ?>", "shell.png"), 415),
         "HTML named .gif": (files(b"<html><script>alert(1)</script></html>", "x.gif", mime="image/gif"), 415),
@@ -342,13 +350,16 @@ def test_hostile_and_broken_uploads(make_stack, tmp_path):
         want = expected[name]
         if answer.status >= 500 or answer.closed:
             problems.append(f"{name}: {answer}")
-        elif want in ("ok", "job"):
+        elif want in ("ok", "job", "document"):
             doc = outcomes.get(name)
             if answer.status != 202 or doc is None:
                 problems.append(f"{name}: expected 202, got {answer}")
             elif doc["status"] == "succeeded":
                 if want == "ok" and not same_text(doc["result"]["text"], TEXT):
                     problems.append(f"{name}: read {doc['result']['text']!r}")
+                texts = [p["text"] for p in doc["result"].get("pages", [])]
+                if want == "document" and not (texts and same_text(texts[0], TEXT) and not any(texts[1:])):
+                    problems.append(f"{name}: read pages {texts!r}")
             elif not (doc["status"] == "failed" and doc["error"]["code"] in JOB_ERRORS and want == "job"):
                 problems.append(f"{name}: job ended {doc['status']} {doc.get('error')}")
         elif answer.status != want or answer.code not in DOCUMENTED.get(answer.status, ()):

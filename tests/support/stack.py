@@ -41,6 +41,8 @@ class WorkerProcess:
         self.concurrency = concurrency
         self.env = stack_env(redis_url, OCRQ_WORKER_CONCURRENCY=str(concurrency), **env)
         self.process: subprocess.Popen | None = None
+        port = env.get("OCRQ_WORKER_METRICS_PORT")  # the worker's own /metrics, when asked for
+        self.metrics_url = f"http://127.0.0.1:{port}/metrics" if port else None
 
     def start(self, timeout: float = 60.0) -> WorkerProcess:
         client = redis.Redis.from_url(self.redis_url)
@@ -57,6 +59,7 @@ class WorkerProcess:
                     self.log().count("loaded in") >= self.concurrency:
                 return self
             time.sleep(0.1)
+        self.stop()  # not left running, unwatched, after the test gave up on it
         raise RuntimeError(f"worker not ready: {self.log()[-2000:]}")
 
     def log(self) -> str:

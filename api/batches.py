@@ -1,0 +1,122 @@
+"""``/v1/batches``: several files in one request, each an ordinary job; read or long-poll them together.
+
+A file that cannot be a job (not an image, empty, too large, too many pages...) fails alone: its item
+carries the error, the others run. What makes the whole request unusable is refused with a 4xx: no
+files, more than OCRQ_MAX_BATCH_ITEMS, a body over OCRQ_MAX_BATCH_BYTES, a bad option, a full queue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+
+import redis
+from flask import Blueprint, jsonify, request, url_for
+
+from api import context
+from api.jobs import _wait_seconds
+from api.openapi import Reply, _fields, operation
+from api.uploads import check_upload, read_options
+from common.batches import BatchItem, BatchStore, display_name, overall_status
+from common.errors import BadRequest, NotFound, OcrqError, PayloadTooLarge
+from common.schemas import BatchAccepted, BatchDocument, JobOptions, JobQuery
+
+blueprint = Blueprint("batches", __name__, url_prefix="/v1/batches")
+FIELD = "images"
+MULTIPART_ALLOWANCE = 256 * 1024  # part headers and boundaries on top of the files themselves
+
+
+def batches() -> BatchStore:
+    return BatchStore(context.store())
+
+
+def _files_body() -> dict:
+    """The request body of ``POST /v1/batches`` for the OpenAPI document."""
+    file = {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}
+    images = {"type": "array", "items": file, "minItems": 1,
+              "description": "The files, one field each: images (JPEG, PNG, BMP, TIFF, WebP, GIF) or "
+                             "documents (PDF, multi-page TIFF)"}
+    return {"required": True, "description": f"Multipart field `{FIELD}`, repeated once per file, and the "
+                                             "options of a job as more fields.",
+            "content": {"multipart/form-data": {"schema": {
+                "type": "object", "properties": {FIELD: images, **_fields(JobOptions)},
+                "required": [FIELD]}}}}
+
+
+def _valid_id(batch_id: str) -> str:
+    try:
+        return str(uuid.UUID(batch_id))
+    except ValueError:
+        raise NotFound(f"no batch {batch_id[:64]!r}") from None
+
+
+@blueprint.post("")
+@operation("Submit several files at once: 202 and the batch to poll; each file is a job",
+           {202: Reply(BatchAccepted, "Stored and queued (a file that cannot be a job fails alone)",
+                       headers={"Location": "The batch's URL"})},
+           errors=(400, 408, 413, 429, 503), body=_files_body(), tags=("batches",))
+def submit_batch():
+    settings = context.settings()
+    limit = settings.max_batch_bytes + MULTIPART_ALLOWANCE
+    if (request.content_length or 0) > limit:
+        raise PayloadTooLarge(f"the batch is larger than the {settings.max_batch_bytes:,}-byte limit")
+    request.max_content_length = limit  # this view only: a batch may be bigger than one upload
+    if request.mimetype != "multipart/form-data":
+        raise BadRequest(f"send multipart/form-data with one file field '{FIELD}' per file "
+                         f"(got {request.mimetype or 'no content type'})", code="missing_file")
+    files = request.files.getlist(FIELD)
+    if not files:
+        raise BadRequest(f"send the files in the multipart field '{FIELD}', repeated once per file",
+                         code="missing_file")
+    if len(files) > settings.max_batch_items:
+        raise BadRequest(f"a batch holds at most {settings.max_batch_items} files, not {len(files)}",
+                         code="too_many_files")
+    options = read_options(request, settings)
+    queue, owner = context.queue(), context.owner()
+    queue.check_depth()  # once, before anything is stored: a batch is accepted whole or not at all
+    items: list[BatchItem] = []
+    try:
+        for index, upload in enumerate(files):
+            name = display_name(upload.filename)
+            data = upload.read(settings.max_upload_bytes + 1)
+            try:
+                document = check_upload(data, settings)
+            except OcrqError as exc:
+                if exc.http_status >= 500:
+                    raise
+                items.append(BatchItem(index, name, error=exc.to_dict()))
+                continue
+            job = queue.submit(data, options, owner, document.to_dict() if document else None,
+                               check_depth=False)
+            items.append(BatchItem(index, name, job_id=job.job_id))
+        batch = batches().create(str(uuid.uuid4()), items, owner)
+    except (OcrqError, redis.RedisError):  # Redis or the broker failed half-way: no orphan items left running
+        for item in items:
+            if item.job_id:
+                with contextlib.suppress(redis.RedisError):
+                    context.store().cancel(item.job_id, owner)
+        raise
+    link = url_for("batches.get_batch", batch_id=batch.batch_id)
+    status = overall_status(["queued" if item.job_id else "failed" for item in items])
+    response = jsonify(BatchAccepted.model_validate({"batch_id": batch.batch_id, "status": status,
+                                                     "total": len(items), "links": {"self": link}}).dump())
+    response.status_code = 202
+    response.headers["Location"] = link
+    return response
+
+
+@blueprint.get("/<batch_id>")
+@operation("Read a batch, or long-poll it with `?wait=N` until every item has ended",
+           {200: Reply(BatchDocument, "The batch")}, errors=(400, 404, 503), query=JobQuery,
+           tags=("batches",))
+def get_batch(batch_id: str):
+    batch_id = _valid_id(batch_id)
+    wait = _wait_seconds(request.args.get("wait"))
+    document = batches().view(batch_id, context.owner(), wait)
+    if document is None:
+        raise NotFound(f"no batch {batch_id} (unknown, expired or deleted)")
+    document["links"] = {"self": url_for("batches.get_batch", batch_id=batch_id)}
+    for item in document["items"]:
+        if item["job_id"]:
+            item["links"] = {"self": url_for("jobs.get_job", job_id=item["job_id"])}
+    return jsonify(BatchDocument.model_validate(document).dump())

@@ -1,0 +1,291 @@
+"""The HTTP API's contract as pydantic models: the options a client sends and every body the API answers.
+
+The handlers validate options and shape their answers with these models, and ``/openapi.json`` takes its
+component schemas from them (``model_json_schema``: JSON Schema 2020-12, the dialect of OpenAPI 3.1), so
+the code and the published contract cannot drift apart. Response models ignore fields they do not declare:
+a field reaches clients only once it is declared here (``tests/common/test_schemas.py`` checks that the job
+record and the engine's result have no field missing here).
+
+To add a job option (``tag``, ``priority``, ``callback_url``): declare it in ``JobOptions`` (what a client
+sends) and ``JobOptionsOut`` (what the job echoes); the form fields, query parameters and spec follow.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from common.config import EnhanceMode
+from common.errors import InvalidOption
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"},
+                                 examples=["2026-11-25T14:03:07.125Z"])]
+M = TypeVar("M", bound=BaseModel)
+Point = Annotated[list[float], Field(min_length=2, max_length=2, description="[x, y] in pixels")]
+
+
+class Response(BaseModel):
+    """A body the API sends: fields it does not declare are dropped, never passed through."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    def dump(self) -> dict:
+        """The JSON body; a field that was never given (an optional one, like `progress`) is left out."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+# --- what clients send ---------------------------------------------------------------------------
+
+class JobOptions(BaseModel):
+    """Options of `POST /v1/jobs` and `POST /ocr/predict`: multipart form fields, or query parameters
+    (with a raw image body). Unknown fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    enhance: EnhanceMode | None = Field(
+        default=None, examples=["auto"],
+        description="What happens to the image before recognition: `off` nothing, `seed` the reference "
+                    "design's grayscale + CLAHE + Otsu + resize, `auto` measured rules (larger detection "
+                    "when text is small, a second look at unsure lines). Default: `OCRQ_ENHANCE_DEFAULT`.",
+    )
+
+    @classmethod
+    def parse(cls, values: dict[str, str]) -> JobOptions:
+        """Options from form fields or query parameters; ``InvalidOption`` (400) names what is wrong."""
+        return _parse(cls, values)
+
+
+class JobQuery(BaseModel):
+    """Query of `GET /v1/jobs/{job_id}`."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    wait: float = Field(
+        default=0, ge=0, allow_inf_nan=False,
+        description="Seconds to long-poll: the answer comes as soon as the job is finished, or with its "
+                    "current state after this long (capped by `OCRQ_LONG_POLL_MAX`).",
+    )
+
+    @classmethod
+    def parse(cls, values: dict[str, str]) -> JobQuery:
+        return _parse(cls, values)
+
+
+def _parse(model: type[M], values: dict[str, str]) -> M:
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidOption(problems[:300]) from None
+
+
+# --- what the API answers ------------------------------------------------------------------------
+
+class Links(Response):
+    self: str = Field(description="The job's URL: poll it, or `DELETE` it", examples=["/v1/jobs/2f0c…"])
+
+
+class ErrorBody(Response):
+    code: str = Field(description="Stable, machine-readable: `missing_file`, `invalid_option`, "
+                                  "`unauthorized`, `not_found`, `payload_too_large`, `unsupported_image`, "
+                                  "`image_too_large`, `undecodable_image`, `queue_full`, "
+                                  "`service_unavailable`, `timeout`, `worker_lost`, `upload_expired`, …",
+                      examples=["unsupported_image"])
+    message: str = Field(description="For people; may change between versions")
+
+
+class ErrorResponse(Response):
+    """Every error the API answers, whatever its status."""
+
+    error: ErrorBody
+
+
+class Line(Response):
+    """One recognised text line."""
+
+    text: str
+    confidence: float = Field(ge=0, le=1)
+    box: list[Point] = Field(min_length=4, max_length=4,
+                             description="4 corners, clockwise from top-left, in the original image's pixels")
+
+
+class OcrResult(Response):
+    """What the engine read in one image, lines in reading order."""
+
+    width: int = Field(ge=0, description="of the image as decoded (EXIF orientation applied)")
+    height: int = Field(ge=0)
+    text: str = Field(description="The lines' text joined by newlines")
+    enhance: EnhanceMode = Field(description="The enhancement mode that ran")
+    lines: list[Line]
+    timings_ms: dict[str, float] = Field(description="Milliseconds per stage: decode, enhance, det, cls, "
+                                                     "rec, retry, onnx, total (stages that ran)")
+    model: dict[str, str] = Field(description="The model pack that read it: name, version, …")
+
+
+class PageWorker(Response):
+    node: str
+    pid: int
+
+
+class PageResult(Response):
+    """One page of a document, as the engine read it."""
+
+    page: int = Field(ge=1, description="1-based")
+    width: int = Field(ge=0)
+    height: int = Field(ge=0)
+    text: str
+    lines: list[Line]
+    dpi: int | None = Field(default=None, description="The resolution a PDF page was rendered at")
+    attempts: int = Field(ge=0)
+    worker: PageWorker
+    timings_ms: dict[str, float]
+
+
+class DocumentResult(Response):
+    """What the engine read in a multi-page document (PDF, multi-page TIFF), page by page."""
+
+    format: str
+    page_count: int = Field(ge=1)
+    dpi: int | None = None
+    enhance: EnhanceMode
+    model: dict[str, str]
+    pages: list[PageResult]
+    text: str = Field(description="The pages' text, separated by a form feed line")
+
+
+class Progress(Response):
+    """A document's pages run as tasks of their own: how many are done."""
+
+    done: int = Field(ge=0)
+    total: int = Field(ge=1)
+
+
+class JobOptionsOut(Response):
+    """The options a job runs with (defaults filled in)."""
+
+    enhance: EnhanceMode
+
+
+class JobDocument(Response):
+    """A job: its state, and its result or error once it is finished."""
+
+    job_id: UUID
+    status: JobStatus
+    created_at: Timestamp
+    started_at: Timestamp | None = Field(description="When a worker last started it")
+    finished_at: Timestamp | None
+    attempts: int = Field(ge=0, description="Deliveries to a worker so far")
+    options: JobOptionsOut
+    result: OcrResult | DocumentResult | None = Field(description="Set when `status` is `succeeded`")
+    error: ErrorBody | None = Field(description="Set when `status` is `failed`")
+    progress: Progress | None = Field(default=None, description="Documents only")
+    links: Links
+
+
+class JobAccepted(Response):
+    job_id: UUID
+    status: Literal["queued"]
+    progress: Progress | None = Field(default=None, description="Documents only")
+    links: Links
+
+
+class JobRemoved(Response):
+    job_id: UUID
+    status: Literal["canceled", "deleted"] = Field(
+        description="`canceled`: it was queued or running (a worker that receives it skips it); "
+                    "`deleted`: it had finished, and its record and result are gone")
+
+
+class PredictLine(Line):
+    page: int | None = Field(default=None, ge=1, description="Documents only: the line's page")
+
+
+class PredictResult(Response):
+    """`/ocr/predict` once the job succeeded: the reference design's shape, plus the text and job id."""
+
+    success: Literal[True]
+    results: list[PredictLine]
+    text: str
+    processing_time: float = Field(ge=0, description="Seconds from the request to the result")
+    job_id: UUID
+
+
+class PredictPending(Response):
+    """`/ocr/predict` when the job did not finish within `OCRQ_PREDICT_TIMEOUT`: poll the link."""
+
+    success: Literal[False]
+    job_id: UUID
+    status: JobStatus
+    message: str
+    links: Links
+
+
+class PredictFailure(Response):
+    """`/ocr/predict` when the job failed in the worker, or was canceled (409)."""
+
+    success: Literal[False]
+    error: ErrorBody
+    job_id: UUID
+
+
+class Health(Response):
+    status: Literal["ok"]
+
+
+class Ready(Response):
+    status: Literal["ready"]
+    workers: int = Field(ge=1, description="Worker nodes whose heartbeat is fresh")
+    queue_depth: int = Field(ge=0, description="Tasks waiting in the queue")
+
+
+# --- batches (api/batches.py) ---------------------------------------------------------------------
+
+BatchStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
+
+
+class BatchLinks(Response):
+    self: str = Field(description="The URL of the batch, or of the item's job",
+                      examples=["/v1/batches/c3a9…"])
+
+
+class BatchProgress(Response):
+    done: int = Field(ge=0, description="Items that succeeded")
+    failed: int = Field(ge=0, description="Items that failed, were canceled or refused at submission")
+    total: int = Field(ge=1)
+
+
+class BatchItem(Response):
+    """One file of a batch: its job (an ordinary job), or the error that refused it at submission."""
+
+    index: int = Field(ge=0, description="Position of the file in the request, from 0")
+    filename: str = Field(description="The name the client gave the file, as text (never a path)")
+    job_id: UUID | None = Field(description="null when the file was refused at submission")
+    status: JobStatus
+    result: OcrResult | DocumentResult | None
+    error: ErrorBody | None
+    progress: Progress | None = Field(default=None, description="Documents only")
+    links: BatchLinks | None = Field(default=None, description="The item's job")
+
+
+class BatchDocument(Response):
+    """A batch: every item's state, and counts."""
+
+    batch_id: UUID
+    status: BatchStatus = Field(description="`queued` until an item starts, `running` until every item "
+                                            "has ended, then `succeeded` (all), `partial` or `failed` (none)")
+    created_at: Timestamp
+    finished_at: Timestamp | None
+    total: int = Field(ge=1)
+    progress: BatchProgress
+    items: list[BatchItem]
+    links: BatchLinks
+
+
+class BatchAccepted(Response):
+    batch_id: UUID
+    status: BatchStatus
+    total: int = Field(ge=1)
+    links: BatchLinks
