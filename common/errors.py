@@ -38,6 +38,14 @@ class NotFound(OcrqError):
     http_status = 404
 
 
+class IdempotencyConflict(OcrqError):
+    """An Idempotency-Key used again with a different request (or while its first request still runs:
+    ``idempotency_in_progress``)."""
+
+    code = "idempotency_conflict"
+    http_status = 409
+
+
 class RequestTimeout(OcrqError):
     """The client did not send the whole request body within OCRQ_UPLOAD_TIMEOUT seconds."""
 
@@ -116,8 +124,18 @@ class ConfigError(OcrqError):
     http_status = 500
 
 
+# Codes a worker writes into a job record without raising an OcrqError: none is the client's fault.
+WORKER_FAILURE_STATUS = {
+    "timeout": 504,  # the image took longer than OCRQ_TASK_SOFT_TIME_LIMIT
+    "upload_expired": 503,  # the queue was too long for OCRQ_UPLOAD_TTL_SECONDS
+    "worker_lost": 502,  # the job killed its worker OCRQ_MAX_ATTEMPTS times
+}
+
+
 def status_for_code(code: str) -> int:
     """The HTTP status for an error code stored in a job record (e.g. a worker's ``undecodable_image``)."""
+    if code in WORKER_FAILURE_STATUS:
+        return WORKER_FAILURE_STATUS[code]
     for cls in _all_subclasses(OcrqError):
         if cls.code == code:
             return cls.http_status

@@ -16,6 +16,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from tests.support.documents import text_pdf
 from tests.support.render import encode, font, render_lines
 
 LINES = ["增值税专用发票", "发票代码 044031900111", "购买方：深圳市星河科技有限公司",
@@ -167,6 +168,31 @@ def test_job_states_elapsed_time_and_cancel(page):
     stopped = second.locator(".job-elapsed").inner_text()
     page.wait_for_timeout(300)
     assert second.locator(".job-elapsed").inner_text() == stopped
+
+
+def test_a_pdf_is_shown_page_by_page(page):
+    """A 2-page PDF is one job; its result is shown a page at a time, boxes on a blank page of its size."""
+    pdf = text_pdf(["第一页 First page", "第二页 Second page"])
+    page.goto("/")
+    page.set_input_files("#file-input", files=[{"name": "two.pdf", "mimeType": "application/pdf", "buffer": pdf}])
+    page.click("#recognise")
+    expect(page.locator(".job[data-status=succeeded]")).to_have_count(1, timeout=90_000)
+    assert page.locator(".job-detail").inner_text() == "2 lines"  # both pages' lines
+
+    nav = page.locator("#page-nav")
+    expect(nav).to_be_visible()
+    assert nav.locator(".page-label").inner_text() == "Page 1 of 2"
+    assert nav.locator(".page-prev").is_disabled()
+    assert [squash(t) for t in page.locator("#lines .line-text").all_inner_texts()] == ["第一页Firstpage"]
+    assert page.locator("#figure .stage.no-preview polygon.box").count() == 1
+    assert squash(page.input_value("#full-text")) == "第一页Firstpage第二页Secondpage"
+
+    nav.locator(".page-next").click()
+    assert nav.locator(".page-label").inner_text() == "Page 2 of 2"
+    assert nav.locator(".page-next").is_disabled()
+    assert [squash(t) for t in page.locator("#lines .line-text").all_inner_texts()] == ["第二页Secondpage"]
+    # the second page's own size and line count (every page of this PDF has the same size)
+    assert re.match(r"\d+ × \d+ px · 1 line · ", page.locator("#result-meta").inner_text())
 
 
 def test_a_text_file_gets_a_readable_error(page, tmp_path):

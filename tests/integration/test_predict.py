@@ -44,3 +44,15 @@ def test_predict_reports_a_failed_job_with_its_status(client):
     assert response.status_code == 422
     body = response.get_json()
     assert body["success"] is False and body["error"]["code"] == "undecodable_image"
+
+
+def test_predict_maps_worker_failures_to_server_statuses(client):
+    from common.errors import status_for_code
+
+    assert status_for_code("undecodable_image") == 422
+    assert status_for_code("timeout") == 504 and status_for_code("worker_lost") == 502
+    response = client.post("/ocr/predict", data={"image": (io.BytesIO(render_png(["boom"])), "a.png"),
+                                                 "fault": "crash"},
+                           content_type="multipart/form-data")
+    assert response.status_code == 502
+    assert response.get_json()["error"]["code"] == "worker_lost"

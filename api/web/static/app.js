@@ -118,6 +118,11 @@ function select(job, { reveal = false } = {}) {
   }
 }
 
+/** The pages of a result: a document's `pages`, or the one page an image is. */
+function pagesOf(result) {
+  return result ? (result.pages ?? [result]) : [];
+}
+
 function lineCount(n) {
   return n === 1 ? t("jobs.line") : t("jobs.lines", { n });
 }
@@ -135,9 +140,12 @@ function renderJobs() {
   const list = $("#jobs");
   $("#jobs-empty").hidden = state.jobs.length > 0;
   list.replaceChildren(...state.jobs.map((job) => {
-    const lines = job.doc?.result?.lines?.length;
+    const pages = pagesOf(job.doc?.result);
+    const lines = pages.reduce((n, page) => n + page.lines.length, 0);
+    const progress = job.doc?.progress;
     const detail = job.error ? errorText(job.error.code, { status: job.error.status ?? "?" })
-      : job.status === "succeeded" ? lineCount(lines ?? 0) : "";
+      : job.status === "succeeded" ? lineCount(lines)
+        : progress ? t("jobs.progress", { done: progress.done, total: progress.total }) : "";
     const item = h("li", {
       class: `job${state.selected === job ? " is-selected" : ""}`, dataset: { status: job.status, id: job.id },
       tabindex: 0, "aria-current": state.selected === job ? "true" : null,
@@ -164,7 +172,7 @@ function renderJobs() {
 
 // ---------- the selected job ----------
 
-let shownKey = null; // which figure is drawn: "<job id>:preview" or "<job id>:result"
+let shownKey = null; // which figure is drawn: "<job id>:preview" or "<job id>:result:<page>"
 
 function renderSelected() {
   const job = state.selected;
@@ -185,25 +193,50 @@ function renderSelected() {
   }
 
   const result = job.doc?.result;
+  const pages = pagesOf(result);
+  const index = Math.min(job.page ?? 0, Math.max(0, pages.length - 1));
+  const page = pages[index];
   $("#result-waiting").hidden = Boolean(result) || !ACTIVE.has(job.status);
   $("#lines-panel").hidden = !result;
   $("#text-panel").hidden = !result;
-  $("#result-meta").textContent = result ? t("result.meta", {
-    w: result.width, h: result.height, lines: lineCount(result.lines.length),
-    ms: Math.round(result.timings_ms?.total ?? 0), mode: result.enhance ?? job.enhance,
+  $("#result-meta").textContent = page ? t("result.meta", {
+    w: page.width, h: page.height, lines: lineCount(page.lines.length),
+    ms: Math.round(page.timings_ms?.total ?? 0), mode: result.enhance ?? job.enhance,
   }) : "";
+  renderPageNav(job, index, pages.length);
   // Redraw the figure only when it changes: a redraw would drop the hover and the pinned line.
-  const key = `${job.id}:${result ? "result" : "preview"}`;
+  const key = `${job.id}:${result ? `result:${index}` : "preview"}`;
   if (key === shownKey) return;
   shownKey = key;
   if (result) {
-    renderResult($("#figure"), $("#lines"), job.url, result);
-    $("#lines-count").textContent = String(result.lines.length);
+    // A browser shows an image's picture, but no page of a PDF or TIFF: those get a blank page.
+    renderResult($("#figure"), $("#lines"), result.pages ? null : job.url, page);
+    $("#lines-count").textContent = String(page.lines.length);
     $("#full-text").value = result.text;
-    $("#full-text").rows = Math.min(14, Math.max(4, result.lines.length + 1));
+    const allLines = pages.reduce((n, p) => n + p.lines.length, 0);
+    $("#full-text").rows = Math.min(14, Math.max(4, allLines + pages.length));
   } else {
     renderPreview($("#figure"), job.url);
   }
+}
+
+/** "Page i of n" with previous/next buttons, for a document of more than one page. */
+function renderPageNav(job, index, count) {
+  const nav = $("#page-nav");
+  nav.hidden = count < 2;
+  if (count < 2) return;
+  const go = (to) => { job.page = to; renderSelected(); };
+  nav.replaceChildren(
+    h("button", {
+      type: "button", class: "secondary page-prev", disabled: index === 0, "aria-label": t("pages.prev"),
+      onclick: () => go(index - 1),
+    }, "‹"),
+    h("span", { class: "page-label tabular", "aria-live": "polite" },
+      t("pages.label", { page: index + 1, total: count })),
+    h("button", {
+      type: "button", class: "secondary page-next", disabled: index >= count - 1, "aria-label": t("pages.next"),
+      onclick: () => go(index + 1),
+    }, "›"));
 }
 
 function tick() {

@@ -35,8 +35,9 @@ export function percent(confidence) {
 }
 
 /**
- * Draw `result` ({width, height, lines: [{text, confidence, box}]}) over the image at `imageUrl`
- * inside `figure`, and list its lines in `list`. Returns nothing; the two stay linked by index.
+ * Draw `result` ({width, height, lines: [{text, confidence, box}]}: an image's result or one page of a
+ * document's) over the image at `imageUrl` (null: a blank page) inside `figure`, and list its lines in
+ * `list`. Returns nothing; the two stay linked by index.
  */
 export function renderResult(figure, list, imageUrl, result) {
   const boxes = drawFigure(figure, imageUrl, result);
@@ -105,13 +106,16 @@ function drawFigure(figure, imageUrl, result) {
   stage.style.width = `min(100%, ${((72 * width) / height).toFixed(2)}vh)`;
   stage.style.aspectRatio = `${width} / ${height}`;
   const note = h("p", { class: "figure-note", hidden: true }, t("result.noPreview"));
-  const img = h("img", { class: "preview", alt: "", src: imageUrl, width, height, draggable: "false" });
-  // Browsers cannot show every format the service reads (TIFF): keep the boxes on a blank page.
-  img.addEventListener("error", () => {
-    img.remove();
+  // Browsers cannot show every format the service reads (TIFF, a PDF's pages): the boxes are then
+  // drawn on a blank page of the same size.
+  const noPreview = () => {
+    img?.remove();
     stage.classList.add("no-preview");
     note.hidden = false;
-  });
+  };
+  const img = imageUrl
+    ? h("img", { class: "preview", alt: "", src: imageUrl, width, height, draggable: "false" }) : null;
+  img?.addEventListener("error", noPreview);
   const overlay = svg("svg", {
     class: "overlay", viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: "none", role: "group",
   });
@@ -127,7 +131,8 @@ function drawFigure(figure, imageUrl, result) {
     return polygon;
   });
   overlay.append(...boxes);
-  stage.append(img, overlay);
+  stage.append(...(img ? [img] : []), overlay);
   figure.replaceChildren(stage, note);
+  if (!img) noPreview();
   return boxes;
 }
