@@ -7,13 +7,12 @@ Heavy imports happen when a system is built, so the harness runs with the others
 
 from __future__ import annotations
 
-import ast
 import csv
 import io
 import os
 import re
 import subprocess
-from dataclasses import fields, is_dataclass, replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 from bench.metric import Prediction
@@ -138,12 +137,24 @@ def tesseract_lines(tsv: str) -> list[Prediction]:
     return preds
 
 
-# Where an override's group prefix points: the pack's parameter sets or the engine options (and theirs).
-OVERRIDE_GROUPS = {"det": "det_params", "rec": "rec_params", "opt": "", "seed": "seed_steps", "auto": "auto"}
+# Where an override's group prefix points: a path of attributes from the pack or the engine options.
+OVERRIDE_GROUPS: dict[str, tuple[str, ...]] = {
+    "det": ("pack", "det_params"),
+    "rec": ("pack", "rec_params"),
+    "opt": ("options",),
+    "seed": ("options", "seed_steps"),
+    "auto": ("options", "auto"),
+    "retry": ("options", "auto", "retry"),
+}
 
 
 def _coerce(text: str, current: object) -> object:
-    """An override's text as the type of the value it replaces (bool, int, float, tuple or str)."""
+    """An override's text as the type of the value it replaces (bool, int, float, tuple or str); `none`
+    clears an optional value, and a number sets one that is None."""
+    if text.lower() == "none":
+        return None
+    if current is None:
+        return float(text)
     if isinstance(current, bool):
         if text.lower() not in ("true", "false", "1", "0"):
             raise ValueError(f"expected true/false, got {text!r}")
@@ -153,11 +164,14 @@ def _coerce(text: str, current: object) -> object:
     if isinstance(current, float):
         return float(text)
     if isinstance(current, tuple):
-        return tuple(ast.literal_eval(text))
+        return tuple(item for item in text.split("+") if item)  # tuples of names: a+b+c
     return text
 
 
-def _replace_field(obj, field: str, text: str):
+def _replace_path(obj, path: tuple[str, ...], field: str, text: str):
+    """``obj`` with the dataclass at attribute ``path`` given ``field = text`` (coerced)."""
+    if path:
+        return replace(obj, **{path[0]: _replace_path(getattr(obj, path[0]), path[1:], field, text)})
     names = {f.name for f in fields(obj)}
     if field not in names:
         raise ValueError(f"{type(obj).__name__} has no field {field!r}; fields: {sorted(names)}")
@@ -165,19 +179,18 @@ def _replace_field(obj, field: str, text: str):
 
 
 def apply_overrides(pack, options, overrides: dict[str, str]):
-    """(ModelPack, EngineOptions) with `group.field=value` overrides applied: group `det` and `rec` are the
-    pack's DetParams and RecParams, `opt` EngineOptions itself, `seed` and `auto` its nested dataclasses."""
+    """(ModelPack, EngineOptions) with `group.field=value` overrides applied: groups `det` and `rec` are the
+    pack's DetParams and RecParams, `opt` the EngineOptions, `seed`, `auto` and `retry` dataclasses nested in
+    them (OVERRIDE_GROUPS). Tuple values are written `a+b`."""
     for key, text in overrides.items():
         group, _, field = key.partition(".")
         if group not in OVERRIDE_GROUPS or not field:
             raise ValueError(f"override {key!r}: use <{'|'.join(OVERRIDE_GROUPS)}>.<field>=<value>")
-        attr = OVERRIDE_GROUPS[group]
-        if group in ("det", "rec"):
-            pack = replace(pack, **{attr: _replace_field(getattr(pack, attr), field, text)})
-        elif attr and is_dataclass(getattr(options, attr, None)):
-            options = replace(options, **{attr: _replace_field(getattr(options, attr), field, text)})
+        root, *path = OVERRIDE_GROUPS[group]
+        if root == "pack":
+            pack = _replace_path(pack, tuple(path), field, text)
         else:
-            options = _replace_field(options, field, text)
+            options = _replace_path(options, tuple(path), field, text)
     return pack, options
 
 
@@ -212,6 +225,6 @@ def make_system(name: str, threads: int = 2) -> System:
     if len(parts) == 3 and parts[0] == "ocrq" and parts[1] in OCRQ_PACKS and parts[2] in OCRQ_MODES:
         return OcrqSystem(parts[1], parts[2], threads, overrides)
     raise ValueError(
-        f"unknown system {name!r}: use ocrq, ocrq-<{'|'.join(OCRQ_PACKS)}>-<{'|'.join(OCRQ_MODES)}>[k=v,...], "
-        "rapidocr or tesseract"
+        f"unknown system {name!r}: use ocrq, ocrq-<{'|'.join(OCRQ_PACKS)}>-<{'|'.join(OCRQ_MODES)}>"
+        "[group.field=value,...], rapidocr or tesseract"
     )

@@ -17,10 +17,16 @@ BLANK = 0
 
 @dataclass(frozen=True)
 class Reading:
-    """A decoded line: its text and the mean probability of the characters kept (0 when empty)."""
+    """A decoded line: its text and the mean probability of the characters kept (0 when empty).
+
+    ``path_score`` is the mean log-probability of the best path over the line's own columns (blanks
+    included). Unlike ``confidence`` it does not rise when an unsure character is dropped, so it is what
+    compares two readings of the same line (``common.ocr.retry``).
+    """
 
     text: str
     confidence: float
+    path_score: float = 0.0
 
 
 def class_table(charset: Sequence[str], num_classes: int) -> list[str]:
@@ -42,10 +48,13 @@ def class_table(charset: Sequence[str], num_classes: int) -> list[str]:
     )
 
 
-def greedy_decode(probs: np.ndarray, table: Sequence[str]) -> list[Reading]:
+def greedy_decode(
+    probs: np.ndarray, table: Sequence[str], lengths: Sequence[int] | None = None
+) -> list[Reading]:
     """Best-path CTC decoding of (N, T, C) probabilities: argmax per column, merge repeats, drop blanks.
 
-    Confidence is the mean of the kept characters' probabilities, in [0, 1].
+    Confidence is the mean of the kept characters' probabilities, in [0, 1]. ``lengths`` (N,) is how many
+    leading columns belong to each line (the rest is batch padding); only they make ``path_score``.
     """
     if probs.ndim != 3:
         raise ValueError(f"expected (N, T, C) probabilities, got shape {probs.shape}")
@@ -53,12 +62,16 @@ def greedy_decode(probs: np.ndarray, table: Sequence[str]) -> list[Reading]:
     best_prob = np.take_along_axis(probs, best[:, :, None], axis=2)[:, :, 0]  # (N, T)
     keep = best != BLANK
     keep[:, 1:] &= best[:, 1:] != best[:, :-1]
+    if lengths is None:
+        lengths = [probs.shape[1]] * probs.shape[0]
+    log_best = np.log(np.maximum(best_prob, 1e-6))
     readings = []
-    for indices, scores, mask in zip(best, best_prob, keep, strict=True):
+    for indices, scores, logs, mask, length in zip(best, best_prob, log_best, keep, lengths, strict=True):
         kept = indices[mask]
         text = "".join(table[i] for i in kept)
         confidence = float(np.clip(scores[mask].mean(), 0.0, 1.0)) if kept.size else 0.0
-        readings.append(Reading(text, confidence))
+        path_score = float(logs[: max(1, min(int(length), len(logs)))].mean())
+        readings.append(Reading(text, confidence, path_score))
     return readings
 
 

@@ -43,11 +43,16 @@ class Detection:
     elapsed: float
 
 
-def detection_size(height: int, width: int, params: DetParams) -> tuple[int, int]:
-    """(H, W) to feed the model: aspect kept, short side >= min_side, long side <= max_side, multiples of 32."""
-    scale = 1.0
-    if min(height, width) < params.min_side:
-        scale = params.min_side / min(height, width)
+def detection_size(height: int, width: int, params: DetParams, scale: float | None = None) -> tuple[int, int]:
+    """(H, W) to feed the model: aspect kept, short side >= min_side, long side <= max_side, multiples of 32.
+
+    An explicit ``scale`` (chosen from the text height, see ``common.ocr.auto``) replaces the min_side
+    rule; the long side stays within max_side either way.
+    """
+    if scale is None:
+        scale = 1.0
+        if min(height, width) < params.min_side:
+            scale = params.min_side / min(height, width)
     if max(height, width) * scale > params.max_side:
         scale = params.max_side / max(height, width)
     new_h = max(32, int(round(height * scale / 32)) * 32)
@@ -55,14 +60,21 @@ def detection_size(height: int, width: int, params: DetParams) -> tuple[int, int
     return new_h, new_w
 
 
-def to_blob(image: np.ndarray, size: tuple[int, int], mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
-    """(H, W, 3) uint8 BGR -> (1, 3, h, w) float32, ((x / 255) - mean) / std per channel."""
+def to_blob(
+    image: np.ndarray, size: tuple[int, int], mean: tuple[float, ...], std: tuple[float, ...]
+) -> np.ndarray:
+    """(H, W, 3) uint8 BGR -> (1, 3, h, w) float32, ((x / 255) - mean) / std per channel.
+
+    Each channel's normalisation is one affine map that OpenCV writes straight into float32: about five
+    times faster than the same arithmetic in numpy on the interleaved image, which mattered (~40 ms a page).
+    """
     h, w = size
     resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
-    scale = np.asarray([1.0 / (255.0 * s) for s in std], dtype=np.float32)
-    shift = np.asarray([m / s for m, s in zip(mean, std, strict=True)], dtype=np.float32)
-    blob = resized.astype(np.float32) * scale - shift
-    return np.ascontiguousarray(blob.transpose(2, 0, 1)[np.newaxis])
+    blob = np.empty((1, 3, h, w), dtype=np.float32)
+    for c, channel in enumerate(cv2.split(resized)):
+        alpha, beta = 1.0 / (255.0 * std[c]), -mean[c] / std[c]
+        blob[0, c] = cv2.addWeighted(channel, alpha, channel, 0.0, beta, dtype=cv2.CV_32F)
+    return blob
 
 
 def unclip(box: np.ndarray, ratio: float) -> np.ndarray | None:
@@ -145,11 +157,14 @@ class TextDetector:
         self.model = model
         self.params = params
 
-    def __call__(self, image: np.ndarray, params: DetParams | None = None) -> Detection:
+    def __call__(
+        self, image: np.ndarray, params: DetParams | None = None, scale: float | None = None
+    ) -> Detection:
+        """Detect lines; ``scale`` fixes the input's scale instead of the min_side rule (detection_size)."""
         params = params or self.params
         start = time.perf_counter()
         height, width = image.shape[:2]
-        size = detection_size(height, width, params)
+        size = detection_size(height, width, params, scale)
         prob = self.model(to_blob(image, size, params.mean, params.std))[0, 0]
         scale_xy = (width / size[1], height / size[0])
         boxes, scores = boxes_from_probability(prob, params, scale_xy, (width, height))

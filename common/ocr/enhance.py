@@ -1,4 +1,5 @@
-"""Image enhancement: the reference design's steps (grayscale, CLAHE, Otsu binarisation) as pure functions.
+"""Image enhancement as pure functions: the reference design's steps (grayscale, CLAHE, Otsu binarisation)
+and the unsharp masking ``enhance="auto"`` applies to blurred lines (common.ocr.auto).
 
 The seed design enhanced every image before its CRNN; modern recognisers were trained on colour photos,
 so ``common.ocr.pipeline`` applies these only where the benchmark showed they help (see bench/README.md).
@@ -50,12 +51,7 @@ def seed_enhance(image: np.ndarray, steps: SeedSteps) -> np.ndarray:
     return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
 
 
-def blur_measure(gray: np.ndarray) -> float:
-    """Variance of the Laplacian of an (H, W) uint8 image: low values mean a blurred image."""
-    return float(cv2.Laplacian(gray, cv2.CV_32F).var())
-
-
-def contrast_measure(gray: np.ndarray) -> float:
-    """Spread between the 5th and 95th percentile of an (H, W) uint8 image, in grey levels."""
-    lo, hi = np.percentile(gray, [5, 95])
-    return float(hi - lo)
+def unsharp_mask(image: np.ndarray, sigma: float, amount: float) -> np.ndarray:
+    """(H, W[, 3]) uint8 -> same, ``image + amount * (image - gaussian(image, sigma))``, clipped to 0..255."""
+    blurred = cv2.GaussianBlur(image, (0, 0), sigma)
+    return cv2.addWeighted(image, 1.0 + amount, blurred, -amount, 0)

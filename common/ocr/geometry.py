@@ -7,7 +7,7 @@ import numpy as np
 
 
 def crop_line(image: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """Cut the (4, 2) quadrilateral ``box`` (clockwise from top-left) out of ``image`` as an upright rectangle.
+    """Cut the (4, 2) quadrilateral ``box`` (clockwise from top-left) out of ``image``, upright.
 
     Axis-aligned boxes are sliced (no resampling); tilted ones are warped. A line taller than 1.5x its width
     is vertical text: it is turned 90 degrees so it reads left to right.

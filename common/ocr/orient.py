@@ -40,7 +40,8 @@ class LineOrienter:
         else:
             new_w = width
         resized = cv2.resize(crop, (new_w, height), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0
-        resized = (resized - np.asarray(self.params.mean, np.float32)) / np.asarray(self.params.std, np.float32)
+        mean, std = np.asarray(self.params.mean, np.float32), np.asarray(self.params.std, np.float32)
+        resized = (resized - mean) / std
         fitted = np.zeros((3, height, width), dtype=np.float32)
         fitted[:, :, :new_w] = resized.transpose(2, 0, 1)
         return fitted

@@ -1,6 +1,9 @@
 """The OCR engine: decode -> enhancement -> detection -> line crops -> orientation -> recognition.
 
 One ``OcrEngine`` holds the loaded models; a worker process builds it once and calls ``run`` per job.
+``enhance`` picks what happens between the stages: ``off`` nothing, ``seed`` the reference design's page
+filters and resize, ``auto`` the measured rules of ``common.ocr.auto`` (dark pages read in the better
+polarity, blurred pages detected at their own scale, blurred lines sharpened, unsure lines read twice).
 """
 
 from __future__ import annotations
@@ -8,11 +11,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from common.config import ENHANCE_MODES, Settings, get_settings
 from common.errors import InvalidOption
 from common.images import decode
+from common.ocr.auto import (
+    AutoParams,
+    is_blurred_line,
+    is_dark_page,
+    line_sharpness,
+    redetect_at_native_scale,
+    sharpen_line,
+    text_evidence,
+)
 from common.ocr.detect import TextDetector
 from common.ocr.enhance import SeedSteps, seed_enhance
 from common.ocr.geometry import crop_line, reading_order
@@ -20,6 +33,7 @@ from common.ocr.models import ModelPack, load_pack, read_charset
 from common.ocr.orient import LineOrienter
 from common.ocr.recognize import TextRecognizer
 from common.ocr.result import OcrLine, OcrResult
+from common.ocr.retry import timed_second_look
 from common.ocr.session import TimedModel
 
 
@@ -32,6 +46,7 @@ class EngineOptions:
     max_image_pixels: int = 40_000_000
     min_confidence: float = 0.5  # lines read with less confidence are dropped (mostly graphics, not text)
     seed_steps: SeedSteps = SeedSteps()
+    auto: AutoParams = AutoParams()
 
 
 class OcrEngine:
@@ -90,35 +105,83 @@ class OcrEngine:
             raise InvalidOption(f"enhance must be one of {', '.join(ENHANCE_MODES)}, not {mode!r}")
         start = time.perf_counter()
         onnx_before = sum(m.elapsed for m in self._models())
-        timings: dict[str, float] = {}
+        timings: dict[str, float] = {"enhance": 0.0}
+        height, width = image.shape[:2]
+        auto = self.options.auto if mode == "auto" else None
 
-        tick = time.perf_counter()
-        page = seed_enhance(image, self.options.seed_steps) if mode == "seed" else image
-        timings["enhance"] = time.perf_counter() - tick
-
-        detection = self.detector(image)
-        timings["det"] = detection.elapsed
-        order = reading_order(detection.boxes)
-        boxes = detection.boxes[order]
-        crops = [crop_line(page, box) for box in boxes]
+        if auto is not None:
+            image, boxes, crops, sharpness = self._detect_auto(image, auto, timings)
+        else:
+            tick = time.perf_counter()
+            page = seed_enhance(image, self.options.seed_steps) if mode == "seed" else image
+            timings["enhance"] = time.perf_counter() - tick
+            detection = self.detector(image)
+            timings["det"] = detection.elapsed
+            boxes = detection.boxes[reading_order(detection.boxes)]
+            crops = [crop_line(page, box) for box in boxes]
 
         if self.orienter is not None and crops:
             crops, _ = self.orienter(crops)
             timings["cls"] = self.orienter.last_elapsed
+        if auto is not None:
+            blurred = [is_blurred_line(s, auto) for s in sharpness]
+        else:
+            blurred = [False] * len(crops)
+        tick = time.perf_counter()
+        first = [sharpen_line(c, auto) if b else c for c, b in zip(crops, blurred, strict=True)]
+        timings["enhance"] += time.perf_counter() - tick
         seed_resize = mode == "seed" and self.options.seed_steps.resize
-        readings = self.recognizer(crops, seed_resize=seed_resize) if crops else []
+        readings = self.recognizer(first, seed_resize=seed_resize) if crops else []
         timings["rec"] = self.recognizer.last_elapsed if crops else 0.0
+        if auto is not None and auto.retry_below > 0 and crops:
 
+            def other_version(i: int) -> np.ndarray:
+                return crops[i] if blurred[i] else sharpen_line(crops[i], auto)
+
+            readings, timings["retry"] = timed_second_look(
+                self.recognizer, readings, auto.retry_below, auto.retry_limit, other_version
+            )
+
+        floor = blurred_floor = self.options.min_confidence
+        if auto is not None and auto.blurred_min_confidence is not None:
+            blurred_floor = auto.blurred_min_confidence
         lines = [
             OcrLine(r.text, round(r.confidence, 4), np.round(box.astype(np.float64), 1).tolist())
-            for r, box in zip(readings, boxes, strict=True)
-            if r.text.strip() and r.confidence >= self.options.min_confidence
+            for r, box, b in zip(readings, boxes, blurred, strict=True)
+            if r.text.strip() and r.confidence >= (blurred_floor if b else floor)
         ]
         timings["onnx"] = sum(m.elapsed for m in self._models()) - onnx_before
         timings["total"] = time.perf_counter() - start
-        height, width = image.shape[:2]
         return OcrResult(
             width=width, height=height, lines=lines, enhance=mode,
             timings_ms={k: round(v * 1000, 2) for k, v in timings.items()},
             model=self.describe(),
         )
+
+    def _detect_auto(
+        self, image: np.ndarray, auto: AutoParams, timings: dict[str, float]
+    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], list[float]]:
+        """Detection under the auto rules: (the image the models read, boxes (N, 4, 2) in reading order,
+        their crops, each crop's edge sharpness). Adds to ``timings`` "det" and "enhance" (measuring)."""
+        detection = self.detector(image)
+        timings["det"] = detection.elapsed
+        if is_dark_page(image, auto):
+            inverted = cv2.bitwise_not(image)
+            other = self.detector(inverted)
+            timings["det"] += other.elapsed
+            if text_evidence(other.scores) > text_evidence(detection.scores):
+                image, detection = inverted, other
+        tick = time.perf_counter()
+        boxes = detection.boxes[reading_order(detection.boxes)]
+        crops = [crop_line(image, box) for box in boxes]
+        sharpness = [line_sharpness(c) for c in crops]
+        timings["enhance"] += time.perf_counter() - tick
+        if redetect_at_native_scale(sharpness, detection.input_size[0] / image.shape[0], auto):
+            detection = self.detector(image, scale=1.0)
+            timings["det"] += detection.elapsed
+            tick = time.perf_counter()
+            boxes = detection.boxes[reading_order(detection.boxes)]
+            crops = [crop_line(image, box) for box in boxes]
+            sharpness = [line_sharpness(c) for c in crops]
+            timings["enhance"] += time.perf_counter() - tick
+        return image, boxes, crops, sharpness

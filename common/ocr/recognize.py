@@ -66,7 +66,9 @@ def plan_batches(widths: Sequence[int], params: RecParams) -> list[list[int]]:
         if current:
             narrowest = widths[current[0]]
             too_wide = widths[i] > narrowest * params.width_spread + params.width_step
-            too_many = len(current) >= params.max_batch or widths[i] * (len(current) + 1) > params.batch_columns
+            too_many = (
+                len(current) >= params.max_batch or widths[i] * (len(current) + 1) > params.batch_columns
+            )
             if too_wide or too_many:
                 batches.append(current)
                 current = []
@@ -113,7 +115,12 @@ class TextRecognizer:
 
     def __call__(self, crops: Sequence[np.ndarray], seed_resize: bool = False) -> list[Reading]:
         start = time.perf_counter()
-        lines = [self.prepare(c, seed_resize) for c in crops]
+        readings = self.read_prepared([self.prepare(c, seed_resize) for c in crops])
+        self.last_elapsed = time.perf_counter() - start
+        return readings
+
+    def read_prepared(self, lines: Sequence[np.ndarray]) -> list[Reading]:
+        """Readings of lines already at the model's height ((height, w_i, 3) uint8), in input order."""
         readings: list[Reading | None] = [None] * len(lines)
         for batch_ids in plan_batches([line.shape[1] for line in lines], self.params):
             batch = to_batch([lines[i] for i in batch_ids], self.params.height, self.params.width_step)
@@ -122,7 +129,8 @@ class TextRecognizer:
             output = self.model(batch)
             if not self.outputs_probabilities:
                 output = softmax(output.astype(np.float32), axis=2)
-            for i, reading in zip(batch_ids, greedy_decode(output, self.table), strict=True):
+            columns = output.shape[1] / batch.shape[3]  # output columns per input pixel column
+            lengths = [int(np.ceil(lines[i].shape[1] * columns)) for i in batch_ids]
+            for i, reading in zip(batch_ids, greedy_decode(output, self.table, lengths), strict=True):
                 readings[i] = reading
-        self.last_elapsed = time.perf_counter() - start
         return [r if r is not None else Reading("", 0.0) for r in readings]

@@ -1,0 +1,77 @@
+"""The rules of ``enhance="auto"``: what to do for one page and each of its lines, from measured quality.
+
+Each rule was kept because ``bench/accuracy.py`` showed it helps degraded pages and costs clean ones
+(almost) nothing; the measurements, and the rules that were tried and dropped, are in bench/README.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from common.ocr.enhance import unsharp_mask
+from common.ocr.quality import edge_sharpness, median_grey
+
+
+@dataclass(frozen=True)
+class AutoParams:
+    """Thresholds of the auto mode, chosen by the benchmark; a threshold of 0 turns its rule off."""
+
+    # A page whose median grey level is below this has a dark ground: it is detected in both polarities
+    # and read in the one where the detector finds more text (blurred light-on-dark text is often missed).
+    invert_below: float = 64.0
+    # When the detector enlarged the page and the median edge sharpness of the lines it found is below
+    # this, detection is re-run at the page's own scale: enlarging blurred text makes the detector miss it.
+    native_below: float = 0.8
+    # A line crop whose edge sharpness (common.ocr.quality.edge_sharpness) is below this is blurred: it is
+    # sharpened by unsharp masking (Gaussian sigma in crop pixels, amount) before recognition...
+    sharpen_below: float = 0.8
+    sharpen_sigma: float = 1.5
+    sharpen_amount: float = 1.0
+    # ...and kept down to this confidence instead of the engine's min_confidence, since right readings of
+    # blurred lines are less sure. None keeps the engine's threshold for every line.
+    blurred_min_confidence: float | None = 0.3
+    # A line read with less confidence than this is read again in its other version (sharpened if it was
+    # not, as cropped if it was) and the more likely reading is kept (common.ocr.retry).
+    retry_below: float = 0.9
+    retry_limit: int = 64  # at most this many lines per page get a second look
+
+
+def is_dark_page(image: np.ndarray, params: AutoParams) -> bool:
+    """True when an (H, W, 3) page is mostly dark, i.e. light text on a dark ground."""
+    return params.invert_below > 0 and median_grey(image) < params.invert_below
+
+
+def text_evidence(scores: np.ndarray) -> float:
+    """How much text a detection found: the sum of its (N,) box scores, i.e. lines weighted by how sure.
+
+    Compares two detections of one page (its two polarities). Covered area was tried and favours the
+    polarity whose blurred lines merge into a few large boxes (bench/README.md).
+    """
+    return float(np.sum(scores))
+
+
+def sharpen_line(crop: np.ndarray, params: AutoParams) -> np.ndarray:
+    """Unsharp-masked copy of an (h, w, 3) uint8 line crop (same shape)."""
+    return unsharp_mask(crop, params.sharpen_sigma, params.sharpen_amount)
+
+
+def line_sharpness(crop: np.ndarray) -> float:
+    """Edge sharpness (common.ocr.quality.edge_sharpness) of an (h, w, 3) or (h, w) uint8 line crop."""
+    if crop.size == 0:
+        return 0.0
+    return edge_sharpness(crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY))
+
+
+def is_blurred_line(sharpness: float, params: AutoParams) -> bool:
+    """True when a line of this edge sharpness is soft enough that sharpening it helps."""
+    return sharpness < params.sharpen_below
+
+
+def redetect_at_native_scale(sharpness: list[float], input_scale: float, params: AutoParams) -> bool:
+    """True when the first detection enlarged the page (``input_scale`` > 1) and its lines are blurred."""
+    return params.native_below > 0 and input_scale > 1.0 and bool(sharpness) and (
+        float(np.median(sharpness)) < params.native_below
+    )

@@ -1,0 +1,110 @@
+"""The auto mode's rules and the second look, without a model: each rule fires where it should and only there."""
+
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+import pytest
+
+from common.ocr.auto import (
+    AutoParams,
+    is_blurred_line,
+    is_dark_page,
+    line_sharpness,
+    redetect_at_native_scale,
+    sharpen_line,
+    text_evidence,
+)
+from common.ocr.ctc import Reading
+from common.ocr.retry import second_look, unsure_lines
+from tests.support.render import render_lines
+
+
+def line_crop(size: int = 20) -> np.ndarray:
+    return np.asarray(render_lines(["模糊的一行 blur 42"], size=size, margin=4))[:, :, ::-1].copy()
+
+
+def test_blurred_line_is_detected_and_sharpening_restores_edges():
+    params = AutoParams(sharpen_below=0.8)
+    crop = line_crop()
+    blurred = cv2.GaussianBlur(crop, (0, 0), 1.5)
+    assert not is_blurred_line(line_sharpness(crop), params)
+    assert is_blurred_line(line_sharpness(blurred), params)
+    sharpened = sharpen_line(blurred, params)
+    assert sharpened.shape == blurred.shape and sharpened.dtype == np.uint8
+    assert line_sharpness(sharpened) > line_sharpness(blurred)
+
+
+def test_rules_at_zero_are_off():
+    off = AutoParams(invert_below=0, native_below=0, sharpen_below=0, retry_below=0)
+    blurred = cv2.GaussianBlur(line_crop(), (0, 0), 3.0)
+    assert not is_blurred_line(line_sharpness(blurred), off)
+    assert not is_dark_page(np.zeros((100, 100, 3), np.uint8), off)
+    assert not redetect_at_native_scale([0.1, 0.1], 2.0, off)
+
+
+def test_dark_page_rule_uses_the_median_grey():
+    params = AutoParams(invert_below=80)
+    page = line_crop(32)
+    assert not is_dark_page(page, params)
+    assert is_dark_page(255 - page, params)
+
+
+def test_native_redetection_only_for_enlarged_blurred_pages():
+    params = AutoParams(native_below=0.8)
+    assert redetect_at_native_scale([0.5, 0.6, 1.2], 1.3, params)  # enlarged, median line blurred
+    assert not redetect_at_native_scale([0.5, 0.6, 1.2], 1.0, params)  # seen at its own scale already
+    assert not redetect_at_native_scale([0.9, 1.0, 0.5], 1.3, params)  # sharp
+    assert not redetect_at_native_scale([], 1.3, params)  # nothing found
+
+
+def test_text_evidence_prefers_more_and_surer_lines():
+    assert text_evidence(np.asarray([0.9, 0.8, 0.7])) > text_evidence(np.asarray([0.95]))
+    assert text_evidence(np.zeros((0,), np.float32)) == 0.0
+
+
+def test_unsure_lines_are_the_least_confident_first():
+    readings = [Reading("a", 0.99), Reading("b", 0.5), Reading("c", 0.7), Reading("", 0.0)]
+    assert unsure_lines(readings, 0.9, 10) == [3, 1, 2]
+    assert unsure_lines(readings, 0.9, 2) == [3, 1]
+    assert unsure_lines(readings, 0.1, 10) == [3]
+
+
+class FakeRecognizer:
+    """Reads every prepared line as the next scripted reading (a stand-in for one function's test)."""
+
+    def __init__(self, scripted):
+        self.scripted = list(scripted)
+        self.seen = []
+
+    def prepare(self, crop):
+        return crop
+
+    def read_prepared(self, lines):
+        self.seen.extend(lines)
+        out, self.scripted = self.scripted[: len(lines)], self.scripted[len(lines) :]
+        return out
+
+
+def test_second_look_keeps_the_more_likely_path_not_the_higher_confidence():
+    first = [Reading("ab?c", 0.6, -0.9), Reading("xy", 0.5, -0.4)]
+    # line 0: the other version is more likely -> replaced; line 1: it dropped a character and looks
+    # more confident, but its path is less likely -> kept.
+    rec = FakeRecognizer([Reading("abc", 0.9, -0.2), Reading("x", 0.95, -0.6)])
+    crops = [np.zeros((10, 40, 3), np.uint8), np.ones((10, 30, 3), np.uint8)]
+    out, replaced = second_look(rec, first, [0, 1], lambda i: crops[i])
+    assert [r.text for r in out] == ["abc", "xy"]
+    assert replaced == 1
+    assert len(rec.seen) == 2
+
+
+def test_second_look_never_takes_an_empty_reading():
+    rec = FakeRecognizer([Reading(" ", 0.0, 0.0)])
+    out, replaced = second_look(rec, [Reading("a", 0.3, -2.0)], [0], lambda i: np.zeros((5, 5, 3), np.uint8))
+    assert out[0].text == "a" and replaced == 0
+
+
+def test_second_look_with_nothing_unsure_reads_nothing():
+    rec = SimpleNamespace(prepare=None, read_prepared=None)  # would fail if called
+    out, replaced = second_look(rec, [Reading("a", 0.99, -0.01)], [], lambda i: None)
+    assert out == [Reading("a", 0.99, -0.01)] and replaced == 0
