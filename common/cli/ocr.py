@@ -1,4 +1,8 @@
-"""``ocrq ocr IMAGE...``: run the engine in this process, print lines or one JSON object per image."""
+"""``ocrq ocr FILE...``: run the engine in this process, print lines or one JSON object per image.
+
+A PDF or a multi-page TIFF is read page by page (rendered as the service renders it, OCRQ_PDF_DPI,
+OCRQ_MAX_PAGES): one JSON object per page, with ``page``.
+"""
 
 from __future__ import annotations
 
@@ -7,37 +11,57 @@ import json
 import sys
 from pathlib import Path
 
-from common.config import ENHANCE_MODES, get_settings
+from collections.abc import Iterator
+
+from common.config import ENHANCE_MODES, Settings, get_settings
+from common.documents import inspect, render_page
 from common.errors import OcrqError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("ocr", help="recognise text in image files, in this process (no server needed)")
-    parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    parser = sub.add_parser("ocr", help="recognise text in image files and PDFs, in this process (no server needed)")
+    parser.add_argument("images", nargs="+", type=Path, metavar="FILE", help="images, PDFs, multi-page TIFFs")
     parser.add_argument("--enhance", choices=ENHANCE_MODES, default=None,
                         help="image enhancement (default: OCRQ_ENHANCE_DEFAULT)")
     parser.add_argument("--json", action="store_true", help="one JSON object per image")
     parser.set_defaults(handler=run)
 
 
+def read_pages(engine, data: bytes, settings: Settings, enhance: str | None) -> Iterator[tuple[int | None, object]]:
+    """(page, OcrResult) for each page of a document, or (None, OcrResult) for a single image."""
+    document = inspect(data, settings.max_image_pixels, settings.max_pages, settings.pdf_dpi)
+    if document is None:
+        yield None, engine.run(data, enhance=enhance)
+        return
+    for page in range(1, document.pages + 1):
+        image, _ = render_page(data, document, page, settings.max_image_pixels)
+        yield page, engine.run_array(image, enhance=enhance)
+
+
 def run(args: argparse.Namespace) -> int:
     from common.ocr import OcrEngine  # heavy: onnxruntime and the models load only for this command
 
-    engine = OcrEngine.from_settings(get_settings())
+    settings = get_settings()
+    engine = OcrEngine.from_settings(settings)
     status = 0
     for path in args.images:
         try:
-            result = engine.run(path.read_bytes(), enhance=args.enhance)
+            for page, result in read_pages(engine, path.read_bytes(), settings, args.enhance):
+                show(path, page, result, args.json, several=len(args.images) > 1)
         except (OSError, OcrqError) as exc:
             message = exc.message if isinstance(exc, OcrqError) else (exc.strerror or str(exc))
             print(f"ocrq: {path}: {message}", file=sys.stderr)
             status = 2
-            continue
-        if args.json:
-            print(json.dumps({"image": str(path), **result.to_dict()}, ensure_ascii=False))
-        else:
-            if len(args.images) > 1:
-                print(f"== {path}")
-            for line in result.lines:
-                print(f"[{line.confidence:.2f}] {line.text}")
     return status
+
+
+def show(path: Path, page: int | None, result, as_json: bool, several: bool) -> None:
+    """Print one image's (or one page's) result: JSON, or ``[confidence] text`` lines."""
+    where = {"image": str(path)} if page is None else {"image": str(path), "page": page}
+    if as_json:
+        print(json.dumps({**where, **result.to_dict()}, ensure_ascii=False))
+        return
+    if several or page is not None:
+        print(f"== {path}" + ("" if page is None else f" page {page}"))
+    for line in result.lines:
+        print(f"[{line.confidence:.2f}] {line.text}")

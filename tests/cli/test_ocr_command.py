@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.documents import text_pdf
 from tests.support.render import render_png
 
 
@@ -39,9 +40,23 @@ def test_errors_name_the_file_and_exit_2(tmp_path):
     bad.write_text("this is text, not a picture")
     done = ocrq("ocr", str(bad), str(good), str(tmp_path / "missing.png"))
     assert done.returncode == 2
-    assert f"{bad}: not an image" in done.stderr
+    assert f"{bad}: neither an image in a supported format" in done.stderr
     assert "missing.png" in done.stderr
     assert "OK" in done.stdout  # the good file in between is still read
+
+
+def test_a_pdf_is_read_page_by_page(tmp_path):
+    pdf = tmp_path / "two pages.pdf"
+    pdf.write_bytes(text_pdf(["第一页 First", "第二页 Second"]))
+    as_json = ocrq("ocr", str(pdf), "--json", "--enhance", "off")
+    assert as_json.returncode == 0, as_json.stderr
+    docs = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert [(d["image"], d["page"]) for d in docs] == [(str(pdf), 1), (str(pdf), 2)]
+    assert ["".join(d["text"].split()) for d in docs] == ["第一页First", "第二页Second"]
+
+    plain = ocrq("ocr", str(pdf), "--enhance", "off")
+    assert plain.stdout.splitlines()[0] == f"== {pdf} page 1"
+    assert plain.stdout.splitlines()[2] == f"== {pdf} page 2"
 
 
 def test_bad_option_is_a_usage_error():
