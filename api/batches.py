@@ -8,16 +8,20 @@ files, more than OCRQ_MAX_BATCH_ITEMS, a body over OCRQ_MAX_BATCH_BYTES, a bad o
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import uuid
 
 import redis
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
+from werkzeug.datastructures import FileStorage
 
-from api import context
+from api import context, idempotency
+from api.idempotency import idempotent
 from api.jobs import _wait_seconds
 from api.openapi import Reply, _fields, operation
 from api.uploads import check_upload, read_options
 from common.batches import BatchItem, BatchStore, display_name, overall_status
+from common.config import Settings
 from common.errors import BadRequest, NotFound, OcrqError, PayloadTooLarge
 from common.schemas import BatchAccepted, BatchDocument, JobOptions, JobQuery
 
@@ -52,9 +56,12 @@ def _valid_id(batch_id: str) -> str:
 
 @blueprint.post("")
 @operation("Submit several files at once: 202 and the batch to poll; each file is a job",
-           {202: Reply(BatchAccepted, "Stored and queued (a file that cannot be a job fails alone)",
-                       headers={"Location": "The batch's URL"})},
-           errors=(400, 408, 413, 429, 503), body=_files_body(), tags=("batches",))
+           {202: Reply(BatchAccepted, "Stored and queued (a file that cannot be a job fails alone); with a "
+                                      "known `Idempotency-Key`, the first answer again",
+                       headers={"Location": "The batch's URL"},
+                       optional_headers=idempotency.REPLAYED_HEADER)},
+           errors=(400, 408, 409, 413, 429, 503), body=_files_body(), tags=("batches",),
+           parameters=(idempotency.PARAMETER,), notes={409: idempotency.CONFLICT})
 def submit_batch():
     settings = context.settings()
     limit = settings.max_batch_bytes + MULTIPART_ALLOWANCE
@@ -72,6 +79,25 @@ def submit_batch():
         raise BadRequest(f"a batch holds at most {settings.max_batch_items} files, not {len(files)}",
                          code="too_many_files")
     options = read_options(request, settings)
+    with idempotent("batches", options, [(f.filename or "", _digest(f)) for f in files]) as guard:
+        if guard.replay is not None:
+            return guard.replay
+        response = _store_batch(files, options, settings)
+        guard.complete(response)
+        return response
+
+
+def _digest(upload: FileStorage) -> bytes:
+    """SHA-256 of an uploaded file (for the Idempotency-Key's fingerprint), read in chunks and rewound."""
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: upload.stream.read(1 << 20), b""):
+        digest.update(chunk)
+    upload.stream.seek(0)
+    return digest.digest()
+
+
+def _store_batch(files: list[FileStorage], options: dict[str, str], settings: Settings) -> Response:
+    """Store and enqueue every file that can be a job, then the batch record: the 202 answer."""
     queue, owner = context.queue(), context.owner()
     queue.check_depth()  # once, before anything is stored: a batch is accepted whole or not at all
     items: list[BatchItem] = []
@@ -92,9 +118,9 @@ def submit_batch():
         batch = batches().create(str(uuid.uuid4()), items, owner)
     except (OcrqError, redis.RedisError):  # Redis or the broker failed half-way: no orphan items left running
         for item in items:
-            if item.job_id:
+            if item.job_id:  # undone, not ended: no webhook for these
                 with contextlib.suppress(redis.RedisError):
-                    context.store().cancel(item.job_id, owner)
+                    context.store().cancel(item.job_id, owner, notify=False)
         raise
     link = url_for("batches.get_batch", batch_id=batch.batch_id)
     status = overall_status(["queued" if item.job_id else "failed" for item in items])

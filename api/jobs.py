@@ -6,7 +6,8 @@ import uuid
 
 from flask import Blueprint, jsonify, request, url_for
 
-from api import context, logcontext, metrics
+from api import context, idempotency, logcontext, metrics
+from api.idempotency import idempotent
 from api.openapi import Reply, operation
 from api.uploads import read_image, read_options
 from common.errors import NotFound
@@ -33,23 +34,31 @@ def _valid_id(job_id: str) -> str:
 
 @blueprint.post("")
 @operation("Submit an image or a document (PDF, multi-page TIFF): 202 and the job to poll",
-           {202: Reply(JobAccepted, "Stored and queued", headers={"Location": "The job's URL"})},
-           errors=(400, 408, 413, 415, 422, 429, 503), upload=True, tags=("jobs",))
+           {202: Reply(JobAccepted, "Stored and queued (or, with a known `Idempotency-Key`, the first answer "
+                                    "again)", headers={"Location": "The job's URL"},
+                       optional_headers=idempotency.REPLAYED_HEADER)},
+           errors=(400, 408, 409, 413, 415, 422, 429, 503), upload=True, tags=("jobs",),
+           parameters=(idempotency.PARAMETER,), notes={409: idempotency.CONFLICT})
 def submit_job():
     settings = context.settings()
     data, document = read_image(request, settings)
-    job = context.queue().submit(data, read_options(request, settings), context.owner(),
-                                 document.to_dict() if document else None)
-    body = {"job_id": job.job_id, "status": job.status}
-    if document:  # a multi-page document: its pages run as tasks of their own
-        body["progress"] = {"done": 0, "total": document.pages}
-    body["links"] = {"self": url_for("jobs.get_job", job_id=job.job_id)}
-    metrics.job_submitted("jobs")
-    logcontext.job_created(job.job_id)
-    response = jsonify(JobAccepted.model_validate(body).dump())
-    response.status_code = 202
-    response.headers["Location"] = url_for("jobs.get_job", job_id=job.job_id)
-    return response
+    options = read_options(request, settings)
+    with idempotent("jobs", options, [("", data)]) as guard:
+        if guard.replay is not None:
+            return guard.replay
+        job = context.queue().submit(data, options, context.owner(),
+                                     document.to_dict() if document else None)
+        body = {"job_id": job.job_id, "status": job.status}
+        if document:  # a multi-page document: its pages run as tasks of their own
+            body["progress"] = {"done": 0, "total": document.pages}
+        body["links"] = {"self": url_for("jobs.get_job", job_id=job.job_id)}
+        metrics.job_submitted("jobs")
+        logcontext.job_created(job.job_id)
+        response = jsonify(JobAccepted.model_validate(body).dump())
+        response.status_code = 202
+        response.headers["Location"] = url_for("jobs.get_job", job_id=job.job_id)
+        guard.complete(response)
+        return response
 
 
 @blueprint.get("/<job_id>")
@@ -70,7 +79,7 @@ def get_job(job_id: str):
            {200: Reply(JobRemoved, "Canceled or deleted")}, errors=(404, 503), tags=("jobs",))
 def delete_job(job_id: str):
     job_id = _valid_id(job_id)
-    outcome = context.store().cancel(job_id, context.owner())
+    outcome = context.queue().cancel(job_id, context.owner())
     if outcome == "missing":
         raise NotFound(f"no job {job_id} (unknown, expired or deleted)")
     if outcome == "canceled":

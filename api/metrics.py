@@ -20,7 +20,6 @@ from api.openapi import Reply, operation
 from common.jobs import PENDING_KEY, PREFIX
 from common.metrics import CONTENT_TYPE, exposition
 from common.queue import JobQueue
-from common.tasks import OCR_QUEUE
 
 HTTP_REQUESTS = Counter("ocrq_http_requests", "HTTP requests answered, by method, route and status",
                         ["method", "route", "status"])
@@ -44,7 +43,7 @@ class QueueCollector:
         up = GaugeMetricFamily("ocrq_redis_up", "1 if Redis answered this scrape, else 0")
         client = self.queue.redis
         try:
-            depth = self.queue.depth()
+            depths = self.queue.depths()
             pending = int(client.zcard(PENDING_KEY))
             workers = sum(1 for _ in client.scan_iter(match=f"{PREFIX}worker:*", count=100))
         except Exception:  # a scrape must still answer (with ocrq_redis_up 0) while Redis is down
@@ -53,8 +52,10 @@ class QueueCollector:
             return
         up.add_metric([], 1)
         yield up
-        queued = GaugeMetricFamily("ocrq_queue_depth", "Tasks waiting in the broker queue", labels=["queue"])
-        queued.add_metric([OCR_QUEUE], depth)
+        queued = GaugeMetricFamily("ocrq_queue_depth", "Tasks waiting in a broker queue (ocr.high, ocr, "
+                                   "ocr.low: OCR by priority; webhooks)", labels=["queue"])
+        for name, depth in depths.items():
+            queued.add_metric([name], depth)
         yield queued
         yield GaugeMetricFamily("ocrq_jobs_pending", "Jobs queued or running (ocrq:pending)", value=pending)
         yield GaugeMetricFamily("ocrq_workers", "Worker nodes whose heartbeat is fresh", value=workers)

@@ -33,7 +33,7 @@ ERRORS = {
          "(with `WWW-Authenticate: Bearer`)",
     404: "`not_found`: unknown, expired or deleted job (or another key's)",
     408: "`request_timeout`: the body did not arrive within `OCRQ_UPLOAD_TIMEOUT` seconds",
-    409: "the job was canceled before it finished",
+    409: "the job was canceled before it finished",  # /ocr/predict; the job endpoints say what theirs is
     413: "`payload_too_large`: over `OCRQ_MAX_UPLOAD_BYTES` (refused from `Content-Length` before reading)",
     415: "`unsupported_image`: not JPEG, PNG, BMP, TIFF, WebP, GIF or PDF",
     422: "`image_too_large` (more pixels than `OCRQ_MAX_IMAGE_PIXELS`, from the header), "
@@ -69,6 +69,7 @@ class Reply:
     model: type[BaseModel] | tuple[type[BaseModel], ...] | None
     description: str
     headers: dict[str, str] = field(default_factory=dict)  # name -> description (required headers)
+    optional_headers: dict[str, str] = field(default_factory=dict)  # headers only some answers have
     media: str = "application/json"
     schema: dict[str, Any] | None = None  # for a body no model describes (text, the spec itself)
 
@@ -80,10 +81,13 @@ class Operation:
     errors: tuple[int, ...] = ()
     description: str = ""
     upload: bool = False  # the body is an image: multipart field `image` (+ options), or the raw body
+    options: type[BaseModel] = JobOptions  # the options an upload takes (form fields or query)
     query: type[BaseModel] | None = None  # the model that validates the query string
     failure: tuple[type[BaseModel], ...] = (ErrorResponse,)  # what the error bodies are
     tags: tuple[str, ...] = ()
     body: dict[str, Any] | None = None  # any other request body (batches: several files), as given
+    parameters: tuple[dict[str, Any], ...] = ()  # more parameters, as given (a header)
+    notes: dict[int, str] = field(default_factory=dict)  # what an error status means here, if not ERRORS'
 
 
 def operation(summary: str, replies: dict[int, Reply], **details: Any) -> Callable:
@@ -118,19 +122,19 @@ def _fields(model: type[BaseModel]) -> dict[str, dict]:
 def _parameters(op: Operation, path_args: list[str]) -> list[dict]:
     params = [{"name": name, "in": "path", "required": True, "description": "The job's id",
                "schema": {"type": "string", "format": "uuid"}} for name in path_args]
-    query = op.query or (JobOptions if op.upload else None)
+    query = op.query or (op.options if op.upload else None)
     for name, schema in (_fields(query) if query else {}).items():
         description = schema.pop("description", "")
         params.append({"name": name, "in": "query", "required": False, "description": description,
                        "schema": schema})
-    return params
+    return [*params, *op.parameters]
 
 
-def _upload_body() -> dict:
+def _upload_body(options_model: type[BaseModel]) -> dict:
     image = {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream",
              "description": "The image (JPEG, PNG, BMP, TIFF, WebP, GIF: its first frame), or a document "
                             "(PDF, multi-page TIFF: every page)"}
-    options = _fields(JobOptions)
+    options = _fields(options_model)
     raw = {"type": "string", "format": "binary"}
     return {
         "required": True,
@@ -159,13 +163,16 @@ def _responses(op: Operation, protected: bool, models: set) -> dict:
             answer["content"] = _content(chosen, reply.media)
         elif reply.schema is not None:
             answer["content"] = {reply.media: {"schema": reply.schema}}
-        if reply.headers:
-            answer["headers"] = {name: {"description": text, "required": True, "schema": {"type": "string"}}
-                                 for name, text in reply.headers.items()}
+        headers = {name: {"description": text, "required": True, "schema": {"type": "string"}}
+                   for name, text in reply.headers.items()}
+        headers.update({name: {"description": text, "required": False, "schema": {"type": "string"}}
+                        for name, text in reply.optional_headers.items()})
+        if headers:
+            answer["headers"] = headers
         responses[str(status)] = answer
     models.update(op.failure)
     for status in sorted({*op.errors, *((401,) if protected else ())}):
-        answer = {"description": ERRORS[status], "content": _content(op.failure)}
+        answer = {"description": op.notes.get(status, ERRORS[status]), "content": _content(op.failure)}
         if status in (429, 503):
             answer["headers"] = RETRY_AFTER
         if status == 401:
@@ -199,7 +206,7 @@ def build_spec(app: Flask) -> dict:
             if op.description:
                 entry["description"] = op.description
             if op.upload:
-                entry["requestBody"] = _upload_body()
+                entry["requestBody"] = _upload_body(op.options)
             elif op.body is not None:
                 entry["requestBody"] = op.body
             if protected:

@@ -14,7 +14,7 @@ from api import context, logcontext, metrics
 from api.openapi import Reply, operation
 from api.uploads import read_image, read_options
 from common.errors import status_for_code
-from common.schemas import ErrorResponse, PredictFailure, PredictPending, PredictResult
+from common.schemas import ErrorResponse, PredictFailure, PredictOptions, PredictPending, PredictResult
 
 blueprint = Blueprint("predict", __name__)
 
@@ -24,16 +24,17 @@ blueprint = Blueprint("predict", __name__)
            {200: Reply(PredictResult, "The lines"),
             202: Reply(PredictPending, "Not finished within `OCRQ_PREDICT_TIMEOUT` s: poll the link",
                        headers={"Location": "The job's URL"})},
-           errors=(400, 408, 409, 413, 415, 422, 429, 503), upload=True,
+           errors=(400, 408, 409, 413, 415, 422, 429, 503), upload=True, options=PredictOptions,
            failure=(ErrorResponse, PredictFailure), tags=("predict",),
            description="A job that fails in the worker answers with the status of its error code (422 "
                        "`undecodable_image`, 500 `timeout` or `worker_lost`) and `PredictFailure`; a "
-                       "canceled one with 409.")
+                       "canceled one with 409. It takes `enhance` only: `priority`, `tag` and "
+                       "`callback_url` are options of `POST /v1/jobs` (400 `invalid_option` here).")
 def predict():
     start = time.perf_counter()
     settings = context.settings()
     data, document = read_image(request, settings)
-    job = context.queue().submit(data, read_options(request, settings), context.owner(),
+    job = context.queue().submit(data, read_options(request, settings, PredictOptions), context.owner(),
                                  document.to_dict() if document else None)
     metrics.job_submitted("predict")
     logcontext.job_created(job.job_id)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Request
 
+from common.callback_url import CallbackRefused, HostPolicy, allowed
 from common.config import Settings
 from common.documents import DocumentInfo, inspect
-from common.errors import BadRequest, PayloadTooLarge
-from common.schemas import JobOptions
+from common.errors import BadRequest, InvalidOption, PayloadTooLarge
+from common.schemas import JobOptions, PredictOptions
 
 FIELD = "image"
 
@@ -48,12 +49,37 @@ def check_upload(data: bytes, settings: Settings) -> DocumentInfo | None:
     return inspect(data, settings.max_image_pixels, settings.max_pages, settings.pdf_dpi)
 
 
-def read_options(request: Request, settings: Settings) -> dict[str, str]:
-    """Job options from form fields or the query string, validated by ``JobOptions`` (common/schemas.py)."""
+def read_options(request: Request, settings: Settings,
+                 model: type[PredictOptions] = JobOptions) -> dict[str, str]:
+    """Job options from form fields or the query string, validated by ``model`` (common/schemas.py):
+    ``JobOptions`` for a job or a batch, ``PredictOptions`` (enhance only) for ``/ocr/predict``."""
     # Both places are checked: a bad value is refused wherever it is, and a form field wins over the query.
-    form, query = JobOptions.parse(request.form.to_dict()), JobOptions.parse(request.args.to_dict())
+    form, query = model.parse(request.form.to_dict()), model.parse(request.args.to_dict())
     options = {"enhance": form.enhance or query.enhance or settings.enhance_default}
+    if isinstance(form, JobOptions) and isinstance(query, JobOptions):
+        options["priority"] = form.priority or query.priority or "normal"
+        tag = form.tag or query.tag
+        if tag:
+            options["tag"] = tag
+        callback = form.callback_url or query.callback_url
+        if callback:
+            options["callback_url"] = check_callback(callback, settings)
+    else:  # /ocr/predict answers in the request: a priority, tag or webhook would not mean anything
+        sent = sorted((set(JobOptions.model_fields) - set(model.model_fields)) & set(request.values))
+        if sent:
+            raise InvalidOption(f"{sent[0]}: an option of POST /v1/jobs, not of this endpoint")
     fault = request.values.get("fault")
     if fault and settings.fault_injection:  # test-only; ignored unless the deployment enables it
         options["fault"] = fault[:40]
     return options
+
+
+def check_callback(url: str, settings: Settings) -> str:
+    """The callback URL if webhooks can go there (common/callback_url.py); 400 ``invalid_option`` if not."""
+    if not settings.webhook_secret:
+        raise InvalidOption("callback_url: this server sends no webhooks (OCRQ_WEBHOOK_SECRET is not set)")
+    try:
+        allowed(url, HostPolicy.parse(settings.webhook_allowed_hosts))
+    except CallbackRefused as exc:
+        raise InvalidOption(f"callback_url: {exc}"[:300]) from None
+    return url

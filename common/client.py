@@ -14,6 +14,7 @@ Needs only ``requests``: it imports nothing of the server (no Flask, Celery, Red
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -132,16 +133,20 @@ class Client:
             raise _api_error(response)
         return response
 
-    def submit(self, source: str | Path | bytes, *, filename: str | None = None, **options: Any) -> Job:
+    def submit(self, source: str | Path | bytes, *, filename: str | None = None,
+               idempotency_key: str | None = None, **options: Any) -> Job:
         """Upload one image or document (PDF, multi-page TIFF), a path or bytes, with options such as
-        ``enhance="auto"``; returns the queued Job (a document's ``progress`` counts its pages)."""
+        ``enhance="auto"``, ``priority="high"``; returns the queued Job (a document's ``progress`` counts
+        its pages). Sent with an ``Idempotency-Key`` (a new one unless given), so that a retry after a
+        timeout or a dropped connection cannot make a second job."""
         if isinstance(source, bytes):
             data, name = source, filename or "image"
         else:
             path = Path(source)
             data, name = path.read_bytes(), filename or path.name
         fields = {k: str(v) for k, v in options.items() if v is not None}
-        response = self._request("POST", "/v1/jobs", files={"image": (name, data)}, data=fields)
+        response = self._request("POST", "/v1/jobs", files={"image": (name, data)}, data=fields,
+                                 headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())})
         return Job(self, response.json())
 
     def job(self, job_id: str, wait: float = 0) -> Job:
@@ -154,9 +159,11 @@ class Client:
             raise JobFailed(job)
         return job.result
 
-    def batch(self, sources: Iterable[str | Path | bytes], **options: Any) -> Batch:
+    def batch(self, sources: Iterable[str | Path | bytes], idempotency_key: str | None = None,
+              **options: Any) -> Batch:
         """Send several images or documents in one request (``POST /v1/batches``); each becomes a job.
-        A file the server refuses fails alone (its item carries the error); returns the queued Batch."""
+        A file the server refuses fails alone (its item carries the error); returns the queued Batch.
+        Sent with an ``Idempotency-Key``, as ``submit`` is."""
         files = []
         for index, source in enumerate(sources):
             if isinstance(source, bytes):
@@ -164,7 +171,8 @@ class Client:
             else:
                 files.append(("images", (Path(source).name, Path(source).read_bytes())))
         fields = {k: str(v) for k, v in options.items() if v is not None}
-        response = self._request("POST", "/v1/batches", files=files, data=fields)
+        response = self._request("POST", "/v1/batches", files=files, data=fields,
+                                 headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())})
         return Batch(self, response.json())
 
     def get_batch(self, batch_id: str, wait: float = 0) -> Batch:

@@ -78,6 +78,17 @@ class Settings(BaseSettings):
     max_batch_items: int = Field(default=100, ge=1)
     max_batch_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
 
+    # --- webhooks, idempotency (common/webhooks.py, common/callback_url.py, common/idempotency.py) ---
+    # Signs every webhook (HMAC-SHA256); empty: `callback_url` is refused (an unsigned webhook can be forged).
+    webhook_secret: str = Field(default="", repr=False)
+    # Comma-separated hosts a callback may go to: names, `*.example.com`, IP addresses or networks (CIDR).
+    # Empty: any host whose addresses are all public; private, loopback and link-local ones only if listed.
+    webhook_allowed_hosts: str = ""
+    webhook_timeout: float = Field(default=10.0, gt=0, le=60)  # seconds for one delivery attempt
+    webhook_backoff: float = Field(default=2.0, gt=0)  # seconds before the first retry; doubles each time
+    webhook_retry_seconds: float = Field(default=3600.0, gt=0)  # after the job's end, retries stop: given up
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=1)  # how long an Idempotency-Key is kept
+
     @field_validator("model_dir")
     @classmethod
     def _model_dir_exists(cls, value: Path | None) -> Path | None:

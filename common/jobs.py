@@ -10,6 +10,9 @@ without a job being run twice, finished twice, or resurrected after a cancel.
     ocrq:events:<id>  pub/sub channel: the final status is published when the job ends
     ocrq:pending      sorted set of unfinished job ids, scored by their last enqueue or claim (epoch s);
                       the reconciler (common/reconcile.py) finds jobs whose task vanished with it
+    ocrq:webhooks:due sorted set of ended jobs with a ``callback_url`` whose webhook is neither delivered
+                      nor given up yet, scored by the end (epoch s). The script that ends a job adds it, in
+                      the same step: a job's end and its webhook cannot part (common/webhooks.py)
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import redis
 
 PREFIX = "ocrq:"
 PENDING_KEY = f"{PREFIX}pending"
+WEBHOOKS_DUE_KEY = f"{PREFIX}webhooks:due"
 FINISHED = ("succeeded", "failed", "canceled")
 STATUSES = ("queued", "running", *FINISHED)
 
@@ -47,6 +51,14 @@ def pages_key(job_id: str) -> str:
 
 def events_channel(job_id: str) -> str:
     return f"{PREFIX}events:{job_id}"
+
+
+def webhook_due(epoch_arg: int, id_arg: int) -> str:
+    """Lua, for a script that has just ended a job: if the job has a callback_url, its webhook is due
+    (ZADD NX: once). KEYS[1] is the job, KEYS[6] the due set; ARGV[epoch_arg] now (epoch s), ARGV[id_arg]
+    the job id."""
+    return (f"if redis.call('HEXISTS', KEYS[1], 'callback_url') == 1 then "
+            f"redis.call('ZADD', KEYS[6], 'NX', ARGV[{epoch_arg}], ARGV[{id_arg}]) end")
 
 
 def worker_key(node: str) -> str:
@@ -110,7 +122,7 @@ class Job:
         return document
 
 
-# KEYS: job, upload, events channel, pending set, pages hash.
+# KEYS: job, upload, events channel, pending set, pages hash, webhooks due.
 # ARGV: max_attempts, now, job_ttl, exhausted error JSON, worker node, now (epoch s), id.
 _CLAIM = """
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -126,6 +138,7 @@ if attempts > tonumber(ARGV[1]) then
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
   redis.call('ZREM', KEYS[4], ARGV[7])
   redis.call('PUBLISH', KEYS[3], 'failed')
+  """ + webhook_due(6, 7) + """
   return {'exhausted', attempts}
 end
 redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[2], 'worker', ARGV[5])
@@ -133,8 +146,8 @@ redis.call('ZADD', KEYS[4], tonumber(ARGV[6]), ARGV[7])
 return {'run', attempts}
 """
 
-# KEYS: job, upload, events channel, pending set, pages hash.
-# ARGV: status, now, job_ttl, field name, field JSON, id.
+# KEYS: job, upload, events channel, pending set, pages hash, webhooks due.
+# ARGV: status, now, job_ttl, field name, field JSON, id, now (epoch s).
 _FINISH = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finished_at', ARGV[2], ARGV[4], ARGV[5])
@@ -142,10 +155,12 @@ redis.call('DEL', KEYS[2], KEYS[5])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 redis.call('ZREM', KEYS[4], ARGV[6])
 redis.call('PUBLISH', KEYS[3], ARGV[1])
+""" + webhook_due(7, 6) + """
 return 1
 """
 
-# KEYS: job, upload, events channel, pending set, pages hash. ARGV: owner, now, job_ttl, id.
+# KEYS: job, upload, events channel, pending set, pages hash, webhooks due.
+# ARGV: owner, now, job_ttl, id, now (epoch s), "1" to have a canceled job's webhook sent.
 _CANCEL = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status or redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 'missing' end
@@ -155,11 +170,18 @@ if status == 'queued' or status == 'running' then
   redis.call('DEL', KEYS[2], KEYS[5])
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
   redis.call('PUBLISH', KEYS[3], 'canceled')
+  if ARGV[6] == '1' then """ + webhook_due(5, 4) + """ end
   return 'canceled'
 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[5])
 return 'deleted'
 """
+
+
+def job_keys(job_id: str) -> list[str]:
+    """The KEYS of every script that may end a job (here and in common/pages.py)."""
+    return [job_key(job_id), upload_key(job_id), events_channel(job_id), PENDING_KEY, pages_key(job_id),
+            WEBHOOKS_DUE_KEY]
 
 
 @dataclass(frozen=True)
@@ -186,7 +208,7 @@ class JobStore:
         self._cancel = client.register_script(_CANCEL)
 
     def _keys(self, job_id: str) -> list[str]:
-        return [job_key(job_id), upload_key(job_id), events_channel(job_id), PENDING_KEY, pages_key(job_id)]
+        return job_keys(job_id)
 
     def create(self, job_id: str, data: bytes, options: dict[str, Any], owner: str = "",
                document: dict | None = None) -> Job:
@@ -200,6 +222,8 @@ class JobStore:
         }
         if document:
             record.update(document=json.dumps(document), pages=int(document["pages"]), pages_done=0)
+        if options.get("callback_url"):  # what the scripts that end the job look for (webhook_due)
+            record["callback_url"] = options["callback_url"]
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(upload_key(job_id), data, ex=self.upload_ttl)
             pipe.hset(job_key(job_id), mapping=record)
@@ -228,6 +252,11 @@ class JobStore:
     def upload(self, job_id: str) -> bytes | None:
         return self.redis.get(upload_key(job_id))
 
+    def priority(self, job_id: str) -> str | None:
+        """The job's ``priority`` option (None: no such job, or one stored before priorities existed)."""
+        raw = self.redis.hget(job_key(job_id), "options")
+        return json.loads(raw).get("priority") if raw else None
+
     def claim(self, job_id: str, max_attempts: int, worker: str = "") -> Claim:
         """Count a delivery and mark the job running on worker node ``worker``, unless it is finished or
         out of attempts."""
@@ -249,12 +278,15 @@ class JobStore:
     def _end(self, job_id: str, status: str, name: str, value: dict) -> bool:
         """Record the outcome once; False if the job was no longer running (canceled or already ended)."""
         written = self._finish(keys=self._keys(job_id),
-                               args=[status, now_iso(), self.job_ttl, name, json.dumps(value), job_id])
+                               args=[status, now_iso(), self.job_ttl, name, json.dumps(value), job_id,
+                                     time.time()])
         return bool(written)
 
-    def cancel(self, job_id: str, owner: str = "") -> str:
-        """Cancel a queued or running job (``canceled``), delete a finished one (``deleted``), or ``missing``."""
-        outcome = self._cancel(keys=self._keys(job_id), args=[owner, now_iso(), self.job_ttl, job_id])
+    def cancel(self, job_id: str, owner: str = "", notify: bool = True) -> str:
+        """Cancel a queued or running job (``canceled``), delete a finished one (``deleted``), or ``missing``.
+        ``notify``: a canceled job's webhook is due (not for a job whose submission is being undone)."""
+        outcome = self._cancel(keys=self._keys(job_id),
+                               args=[owner, now_iso(), self.job_ttl, job_id, time.time(), int(notify)])
         return outcome.decode() if isinstance(outcome, bytes) else outcome
 
     def stale(self, older_than: float, limit: int = 1000) -> list[tuple[str, str | None, str, int]]:

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import redis
 
-from common.jobs import PENDING_KEY, Claim, events_channel, job_key, now_iso, pages_key, upload_key
+from common.jobs import Claim, job_key, job_keys, now_iso, pages_key, webhook_due
 
 # How the joined ``text`` of a document separates its pages (common/formats.py writes the same).
 PAGE_SEPARATOR = "\n\f\n"
 
-# KEYS: job, upload, events channel, pending set, pages hash.
+# KEYS: job, upload, events channel, pending set, pages hash, webhooks due.
 # ARGV: page, max_attempts, now, job_ttl, exhausted error JSON, node, now (epoch s), id, pid.
 _CLAIM_PAGE = """
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -41,6 +41,7 @@ if attempts > tonumber(ARGV[2]) then
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
   redis.call('ZREM', KEYS[4], ARGV[8])
   redis.call('PUBLISH', KEYS[3], 'failed')
+  """ + webhook_due(7, 8) + """
   return {'exhausted', attempts}
 end
 redis.call('HSET', KEYS[5], 'node:' .. page, ARGV[6], 'pid:' .. page, ARGV[9])
@@ -48,9 +49,9 @@ redis.call('ZADD', KEYS[4], tonumber(ARGV[7]), ARGV[8])
 return {'run', attempts}
 """
 
-# KEYS: job, upload, events channel, pending set, pages hash.
+# KEYS: job, upload, events channel, pending set, pages hash, webhooks due.
 # ARGV: page, page JSON, page text, now, job_ttl, id, head JSON (an object: the result's other fields),
-#       page separator.
+#       page separator, now (epoch s).
 # The result is put together from the stored JSON texts, not decoded and re-encoded: Redis's cjson
 # would turn an empty list of lines into {}. Only the joined text goes through cjson.encode.
 _RECORD_PAGE = """
@@ -73,6 +74,7 @@ redis.call('DEL', KEYS[2], KEYS[5])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
 redis.call('ZREM', KEYS[4], ARGV[6])
 redis.call('PUBLISH', KEYS[3], 'succeeded')
+""" + webhook_due(9, 6) + """
 return 'assembled'
 """
 
@@ -114,7 +116,7 @@ class PageStore:
 
     @staticmethod
     def _keys(job_id: str) -> list[str]:
-        return [job_key(job_id), upload_key(job_id), events_channel(job_id), PENDING_KEY, pages_key(job_id)]
+        return job_keys(job_id)
 
     def claim(self, job_id: str, page: int, max_attempts: int, node: str = "", pid: int = 0) -> Claim:
         """Count a delivery of page ``page`` and note who runs it, unless the page is recorded already
@@ -137,7 +139,7 @@ class PageStore:
         outcome = self._record(
             keys=self._keys(job_id),
             args=[page, json.dumps(result, ensure_ascii=False), result.get("text", ""), now_iso(),
-                  self.job_ttl, job_id, json.dumps(head, ensure_ascii=False), PAGE_SEPARATOR])
+                  self.job_ttl, job_id, json.dumps(head, ensure_ascii=False), PAGE_SEPARATOR, time.time()])
         return outcome.decode() if isinstance(outcome, bytes) else outcome
 
     def split_done(self, job_id: str) -> bool:

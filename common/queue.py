@@ -6,6 +6,7 @@ Used by the API; it needs Redis and Celery's client side only, never the engine.
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from typing import Any
 
@@ -16,7 +17,19 @@ from common.config import Settings
 from common.errors import QueueFull, ServiceUnavailable
 from common.jobs import Job, JobStore
 from common.redis_client import connect
-from common.tasks import OCR_QUEUE, OCR_TASK, PAGE_TASK, celery_config, page_task_id
+from common.tasks import (
+    OCR_QUEUES,
+    OCR_TASK,
+    PAGE_TASK,
+    WORKER_QUEUES,
+    celery_config,
+    page_task_id,
+    queue_for,
+)
+from common.webhooks import WebhookOutbox, send_webhook
+
+log = logging.getLogger("ocrq.queue")
+RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
 
 
 class JobQueue:
@@ -29,9 +42,17 @@ class JobQueue:
         self.celery = Celery("ocrq-api", set_as_current=False)
         self.celery.conf.update(celery_config(settings))
 
+    def depths(self) -> dict[str, int]:
+        """Tasks waiting in each broker queue (the Redis transport keeps a queue as a list), read at once."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for queue in WORKER_QUEUES:
+                pipe.llen(queue)
+            return {queue: int(n) for queue, n in zip(WORKER_QUEUES, pipe.execute(), strict=True)}
+
     def depth(self) -> int:
-        """Tasks waiting in the broker's queue (the Redis transport keeps a queue as a list)."""
-        return int(self.redis.llen(OCR_QUEUE))
+        """OCR tasks waiting, every priority together (what back-pressure counts; webhooks are not OCR)."""
+        depths = self.depths()
+        return sum(depths[queue] for queue in OCR_QUEUES)
 
     def check_depth(self) -> None:
         """QueueFull when the backlog is over the limit (a batch checks once, before its first item)."""
@@ -49,21 +70,39 @@ class JobQueue:
         job_id = str(uuid.uuid4())
         job = self.store.create(job_id, data, options, owner, document)
         try:
-            self.enqueue(job_id)
+            self.enqueue(job_id, options.get("priority", "normal"))
         except Exception as exc:  # the broker refused: the job must not exist half-made
             with contextlib.suppress(redis.RedisError):
                 self.store.discard(job_id)
             raise ServiceUnavailable("the job queue is unavailable; retry later") from exc
         return job
 
-    def enqueue(self, job_id: str) -> None:
-        """Send the task for a stored job (again, when the reconciler finds its message gone)."""
-        self.celery.send_task(OCR_TASK, args=[job_id], task_id=job_id, queue=OCR_QUEUE,
-                              retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2,
-                                                        "interval_step": 0.5})
+    def enqueue(self, job_id: str, priority: str | None = None) -> None:
+        """Send the task for a stored job to its priority's queue (again, when the reconciler finds its
+        message gone: then the priority is read from the job)."""
+        queue = queue_for(priority if priority is not None else self.store.priority(job_id))
+        self.celery.send_task(OCR_TASK, args=[job_id], task_id=job_id, queue=queue, retry=True,
+                              retry_policy=RETRY_POLICY)
 
     def enqueue_page(self, job_id: str, page: int) -> None:
         """Send the task of one page of a document again (the reconciler found its message gone)."""
         self.celery.send_task(PAGE_TASK, args=[job_id, page], task_id=page_task_id(job_id, page),
-                              queue=OCR_QUEUE, retry=True,
-                              retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5})
+                              queue=queue_for(self.store.priority(job_id)), retry=True,
+                              retry_policy=RETRY_POLICY)
+
+    def enqueue_webhook(self, job_id: str) -> None:
+        """Send the webhook task of a job whose webhook is due (it was canceled here, or the reconciler
+        found the task gone)."""
+        send_webhook(self.celery, job_id)
+
+    def cancel(self, job_id: str, owner: str = "") -> str:
+        """Cancel a queued or running job, or delete a finished one (``JobStore.cancel``); a canceled job
+        with a callback_url gets its webhook (if the broker fails now, the reconciler sends it)."""
+        outcome = self.store.cancel(job_id, owner)
+        if outcome == "canceled" and WebhookOutbox(self.redis).due_since(job_id) is not None:
+            try:
+                self.enqueue_webhook(job_id)
+            except Exception as exc:
+                log.warning("job %s: webhook task not sent (%s); the reconciler will send it",
+                            job_id, type(exc).__name__)
+        return outcome

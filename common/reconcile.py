@@ -21,7 +21,15 @@ watched on its own (``enqueue_page``): a page claimed by a node whose heartbeat 
 with no message in the queue nor in ``unacked`` in two passes in a row, is enqueued again (the page's
 claim counts the delivery, as a job's does).
 
-A duplicate delivery is harmless: the claim skips a finished job or page and a result is written once.
+A webhook due for longer than one interval (``ocrq:webhooks:due``, common/webhooks.py) whose task has no
+message in the webhook queue nor in ``unacked`` in two passes in a row (its sender died between the end of
+the job and the send, or the broker lost it) is sent again (``enqueue_webhook``). A waiting retry is an
+unacknowledged message, so it counts as present.
+
+Messages are looked for in every queue a worker consumes: the three OCR priorities and the webhooks.
+
+A duplicate delivery is harmless: the claim skips a finished job or page and a result is written once;
+a webhook task finds its job no longer due.
 """
 
 from __future__ import annotations
@@ -29,12 +37,14 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable
 
 import redis
 
 from common.jobs import FINISHED, JobStore, worker_key
 from common.pages import PageStore
-from common.tasks import BROKER_UNACKED_KEY, OCR_QUEUE, page_task_id
+from common.tasks import BROKER_UNACKED_KEY, WORKER_QUEUES, page_task_id, webhook_task_id
+from common.webhooks import WebhookOutbox
 
 log = logging.getLogger("ocrq.reconcile")
 LOCK_KEY = "ocrq:reconciler"
@@ -56,10 +66,14 @@ def message_task_id(message: dict) -> str | None:
     return (message.get("properties") or {}).get("correlation_id")
 
 
-def broker_task_ids(client: redis.Redis, queue: str = OCR_QUEUE) -> set[str]:
-    """Ids of the tasks waiting in ``queue`` or delivered but not acknowledged yet."""
+def broker_task_ids(client: redis.Redis, queues: Iterable[str] = WORKER_QUEUES) -> set[str]:
+    """Ids of the tasks waiting in ``queues`` or delivered but not acknowledged yet."""
     ids: set[str] = set()
-    for raw in client.lrange(queue, 0, -1):
+    with client.pipeline(transaction=False) as pipe:
+        for queue in queues:
+            pipe.lrange(queue, 0, -1)
+        waiting = [raw for listed in pipe.execute() for raw in listed]
+    for raw in waiting:
         try:
             ids.add(message_task_id(json.loads(raw)) or "")
         except (ValueError, AttributeError):
@@ -74,12 +88,17 @@ def broker_task_ids(client: redis.Redis, queue: str = OCR_QUEUE) -> set[str]:
 
 class Reconciler:
     """One pass at a time with :meth:`run_once`; ``enqueue(job_id)`` sends a job's task again,
-    ``enqueue_page(job_id, page)`` a document page's (without it, pages are not watched)."""
+    ``enqueue_page(job_id, page)`` a document page's (without it, pages are not watched),
+    ``enqueue_webhook(job_id)`` a webhook's (without it, webhooks are not watched)."""
 
-    def __init__(self, store: JobStore, enqueue, node: str, interval: float, enqueue_page=None) -> None:
+    def __init__(self, store: JobStore, enqueue: Callable[[str], None], node: str, interval: float,
+                 enqueue_page: Callable[[str, int], None] | None = None,
+                 enqueue_webhook: Callable[[str], None] | None = None) -> None:
         self.store = store
         self.enqueue = enqueue
         self.enqueue_page = enqueue_page
+        self.enqueue_webhook = enqueue_webhook
+        self.outbox = WebhookOutbox(store.redis)
         self.node = node
         self.interval = interval
         self.pages = PageStore(store.redis, store.job_ttl)
@@ -92,7 +111,9 @@ class Reconciler:
             self._suspects.clear()
             return []
         stale = self.store.stale(time.time() - self.interval)
-        look = any(status == "queued" or (status == "running" and pages) for _, status, _, pages in stale)
+        webhooks = self.outbox.overdue(time.time() - self.interval) if self.enqueue_webhook else []
+        look = webhooks or any(status == "queued" or (status == "running" and pages)
+                               for _, status, _, pages in stale)
         in_broker = broker_task_ids(self.store.redis) if look else set()
         requeued, suspects = [], set()
         for job_id, status, worker, pages in stale:
@@ -118,8 +139,25 @@ class Reconciler:
         for job_id in requeued:
             self.enqueue(job_id)
             self.store.touch(job_id)
+        if self.enqueue_webhook is not None:
+            for job_id in self._lost_webhooks(webhooks, in_broker, suspects):
+                self.enqueue_webhook(job_id)
         self._suspects = suspects
         return requeued
+
+    def _lost_webhooks(self, due: list[str], in_broker: set[str], suspects: set[str]) -> list[str]:
+        """Jobs whose webhook is due with no task message now nor in the previous pass."""
+        lost = []
+        for job_id in due:
+            task_id = webhook_task_id(job_id)
+            if task_id in in_broker:
+                continue
+            if task_id in self._suspects:
+                lost.append(job_id)
+                log.warning("job %s: its webhook is due but has no task message: sent again", job_id)
+            else:
+                suspects.add(task_id)
+        return lost
 
     def _lost_pages(self, job_id: str, total: int, in_broker: set[str], suspects: set[str]) -> list[int]:
         """Pages of a running document whose task is gone: claimed by a node that is gone, or without a

@@ -6,13 +6,14 @@ the code and the published contract cannot drift apart. Response models ignore f
 a field reaches clients only once it is declared here (``tests/common/test_schemas.py`` checks that the job
 record and the engine's result have no field missing here).
 
-To add a job option (``tag``, ``priority``, ``callback_url``): declare it in ``JobOptions`` (what a client
-sends) and ``JobOptionsOut`` (what the job echoes); the form fields, query parameters and spec follow.
+To add a job option: declare it in ``JobOptions`` (what a client sends; ``PredictOptions`` if
+``/ocr/predict`` takes it too) and ``JobOptionsOut`` (what the job echoes), and keep it in
+``api/uploads.py:read_options``; the form fields, query parameters and spec follow.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal, Self, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -21,6 +22,10 @@ from common.config import EnhanceMode
 from common.errors import InvalidOption
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
+Priority = Literal["high", "normal", "low"]
+# A tag is free text for the client's own bookkeeping: one line, bounded (no control characters).
+TAG_MAX = 128
+CALLBACK_URL_MAX = 2048
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"},
                                  examples=["2026-11-25T14:03:07.125Z"])]
 M = TypeVar("M", bound=BaseModel)
@@ -39,9 +44,9 @@ class Response(BaseModel):
 
 # --- what clients send ---------------------------------------------------------------------------
 
-class JobOptions(BaseModel):
-    """Options of `POST /v1/jobs` and `POST /ocr/predict`: multipart form fields, or query parameters
-    (with a raw image body). Unknown fields are ignored."""
+class PredictOptions(BaseModel):
+    """Options of `POST /ocr/predict`: multipart form fields, or query parameters (with a raw image body).
+    Unknown fields are ignored."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -53,9 +58,34 @@ class JobOptions(BaseModel):
     )
 
     @classmethod
-    def parse(cls, values: dict[str, str]) -> JobOptions:
+    def parse(cls, values: dict[str, str]) -> Self:
         """Options from form fields or query parameters; ``InvalidOption`` (400) names what is wrong."""
         return _parse(cls, values)
+
+
+class JobOptions(PredictOptions):
+    """Options of `POST /v1/jobs` and `POST /v1/batches`: those of `/ocr/predict`, and what only an
+    asynchronous job can use (a priority in the queue, a tag to echo, a webhook)."""
+
+    priority: Priority | None = Field(
+        default=None, examples=["high"],
+        description="Which jobs workers take first: every `high` job waiting before any `normal` one, every "
+                    "`normal` before any `low` (a document's pages too). Default: `normal`.",
+    )
+    tag: str | None = Field(
+        default=None, min_length=1, max_length=TAG_MAX, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$",
+        examples=["invoice-2026-0042"],
+        description="Free text of yours, echoed in the job's `options` (and in its webhook), like "
+                    f"Textract's JobTag: up to {TAG_MAX} characters, no control characters.",
+    )
+    callback_url: str | None = Field(
+        default=None, min_length=1, max_length=CALLBACK_URL_MAX, json_schema_extra={"format": "uri"},
+        examples=["https://example.com/ocrq-hook"],
+        description="An `http(s)` URL the job document is POSTed to once the job has ended, signed with "
+                    "HMAC-SHA256 (`X-Ocrq-Timestamp`, `X-Ocrq-Signature`). Refused (`invalid_option`) when "
+                    "the server has no `OCRQ_WEBHOOK_SECRET`, or the host is not allowed: private, "
+                    "loopback and link-local addresses only when `OCRQ_WEBHOOK_ALLOWED_HOSTS` lists them.",
+    )
 
 
 class JobQuery(BaseModel):
@@ -90,7 +120,8 @@ class Links(Response):
 
 class ErrorBody(Response):
     code: str = Field(description="Stable, machine-readable: `missing_file`, `invalid_option`, "
-                                  "`unauthorized`, `not_found`, `payload_too_large`, `unsupported_image`, "
+                                  "`unauthorized`, `not_found`, `idempotency_conflict`, "
+                                  "`payload_too_large`, `unsupported_image`, "
                                   "`image_too_large`, `undecodable_image`, `queue_full`, "
                                   "`service_unavailable`, `timeout`, `worker_lost`, `upload_expired`, …",
                       examples=["unsupported_image"])
@@ -167,6 +198,9 @@ class JobOptionsOut(Response):
     """The options a job runs with (defaults filled in)."""
 
     enhance: EnhanceMode
+    priority: Priority = "normal"
+    tag: str | None = Field(default=None, description="As sent; absent when none was")
+    callback_url: str | None = Field(default=None, description="As sent; absent when none was")
 
 
 class JobDocument(Response):
@@ -183,6 +217,12 @@ class JobDocument(Response):
     error: ErrorBody | None = Field(description="Set when `status` is `failed`")
     progress: Progress | None = Field(default=None, description="Documents only")
     links: Links
+
+
+def job_document(public: dict, link: str) -> dict:
+    """A job's document (``Job.public()`` and its URL) as `GET /v1/jobs/{job_id}` answers it, and as its
+    webhook sends it."""
+    return JobDocument.model_validate({**public, "links": {"self": link}}).dump()
 
 
 class JobAccepted(Response):

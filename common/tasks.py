@@ -16,7 +16,18 @@ from common.redis_client import redis_url
 OCR_TASK = "ocrq.ocr"
 # One page of a multi-page document (worker/documents.py); ocrq.ocr splits a document into these.
 PAGE_TASK = "ocrq.page"
+# Delivering a finished job to its callback_url (worker/webhooks.py), on a queue of its own.
+WEBHOOK_TASK = "ocrq.webhook"
 OCR_QUEUE = "ocr"
+WEBHOOK_QUEUE = "webhooks"
+# A job's priority is the queue its tasks go to (its pages' too).
+PRIORITY_QUEUES = {"high": "ocr.high", "normal": OCR_QUEUE, "low": "ocr.low"}
+OCR_QUEUES = ("ocr.high", OCR_QUEUE, "ocr.low")
+# What a worker consumes, in this order: with queue_order_strategy "priority" kombu's Redis transport
+# asks for these lists in one BRPOP, which takes from the first non-empty one, every time (the default,
+# round_robin, would rotate the order after each message). Webhooks first: a delivery is short (at most
+# OCRQ_WEBHOOK_TIMEOUT) and would otherwise wait for the whole OCR backlog.
+WORKER_QUEUES = (WEBHOOK_QUEUE, *OCR_QUEUES)
 # Where kombu's Redis transport keeps delivered-but-unacknowledged messages (its default key name).
 BROKER_UNACKED_KEY = "unacked"
 
@@ -24,6 +35,16 @@ BROKER_UNACKED_KEY = "unacked"
 def page_task_id(job_id: str, page: int) -> str:
     """The task id of a document page: fixed, so the reconciler can look for its message in the broker."""
     return f"{job_id}:p{page}"
+
+
+def webhook_task_id(job_id: str) -> str:
+    """The task id of a job's webhook delivery (its retries keep it): the reconciler looks for it."""
+    return f"{job_id}:webhook"
+
+
+def queue_for(priority: str | None) -> str:
+    """The queue of a job's tasks, from its ``priority`` option (none: an older job, normal)."""
+    return PRIORITY_QUEUES.get(priority or "normal", OCR_QUEUE)
 
 
 def broker_ssl(url: str) -> dict | None:
@@ -61,6 +82,8 @@ def celery_config(settings: Settings) -> dict:
             "socket_timeout": 10,
             "socket_connect_timeout": 5,
             "health_check_interval": 10,
+            # consume the queues in the order given (WORKER_QUEUES), not round-robin: high jobs first
+            "queue_order_strategy": "priority",
         },
         "broker_pool_limit": 10,
         "task_serializer": "json",
@@ -69,7 +92,8 @@ def celery_config(settings: Settings) -> dict:
         "event_serializer": "json",
         "task_ignore_result": True,
         "task_default_queue": OCR_QUEUE,
-        "task_routes": {OCR_TASK: {"queue": OCR_QUEUE}, PAGE_TASK: {"queue": OCR_QUEUE}},
+        "task_routes": {OCR_TASK: {"queue": OCR_QUEUE}, PAGE_TASK: {"queue": OCR_QUEUE},
+                        WEBHOOK_TASK: {"queue": WEBHOOK_QUEUE}},
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "task_acks_on_failure_or_timeout": True,

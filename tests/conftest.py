@@ -11,7 +11,7 @@ from werkzeug.serving import make_server
 
 from common.config import Settings
 from common.embedded_redis import EmbeddedRedis, free_port
-from tests.support.stack import WorkerProcess
+from tests.support.stack import WEBHOOK_SECRET, WorkerProcess
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +43,8 @@ def worker(redis_server, tmp_path_factory):
 @pytest.fixture(scope="session")
 def settings(redis_server) -> Settings:
     return Settings(redis_url=redis_server.url, ort_threads=1, fault_injection=True, max_attempts=3,
-                    predict_timeout=30.0, long_poll_max=30.0)
+                    predict_timeout=30.0, long_poll_max=30.0, webhook_secret=WEBHOOK_SECRET,
+                    webhook_allowed_hosts="127.0.0.1")
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +62,16 @@ def client(app, worker):
 @pytest.fixture
 def redis_client(redis_server):
     return redis.Redis.from_url(redis_server.url)
+
+
+@pytest.fixture
+def scratch_redis(redis_server):
+    """A client of a database no worker uses (15) on the test Redis, empty before and after the test: for
+    unit tests of the Redis stores."""
+    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/15")
+    client.flushdb()
+    yield client
+    client.flushdb()
 
 
 @pytest.fixture(scope="session")

@@ -22,11 +22,11 @@ from common.documents import DocumentInfo, render_page
 from common.errors import OcrqError
 from common.jobs import Job, upload_key
 from common.pages import PageStore
-from common.tasks import OCR_QUEUE, PAGE_TASK, page_task_id
+from common.tasks import PAGE_TASK, page_task_id, queue_for
 from worker import metrics
 from worker.celery_app import app
 from worker.lifecycle import engine
-from worker.tasks import fail, inject_fault, patiently, store
+from worker.tasks import fail, inject_fault, notify, patiently, store
 
 log = logging.getLogger("ocrq.worker")
 _pages: PageStore | None = None
@@ -45,13 +45,14 @@ def split_document(job: Job) -> str:
     jobs, pages = store(), page_store()
     job_id = job.job_id
     if not patiently(lambda: jobs.redis.exists(upload_key(job_id))):
-        patiently(lambda: jobs.fail(job_id, "upload_expired", "the upload expired before a worker was free"))
+        fail(job_id, "upload_expired", "the upload expired before a worker was free", job)
         return "failed"
     total = int((job.document or {})["pages"])
     todo = [state.page for state in patiently(lambda: pages.unfinished(job_id, total))]
+    queue = queue_for(job.options.get("priority"))  # the job's priority is its pages'
     try:
         for page in todo:  # in page order: the queue is FIFO, so the first pages are read first
-            ocr_page.apply_async(args=[job_id, page], task_id=page_task_id(job_id, page), queue=OCR_QUEUE)
+            ocr_page.apply_async(args=[job_id, page], task_id=page_task_id(job_id, page), queue=queue)
     finally:  # even if the broker failed half-way: the reconciler then re-sends the missing pages
         patiently(lambda: pages.split_done(job_id))
     log.info("job %s: %d page tasks sent (%d pages)", job_id, len(todo), total)
@@ -70,7 +71,9 @@ def ocr_page(self, job_id: str, page: int) -> str:
     if not claim.should_run:
         log.info("job %s page %s skipped: %s", job_id, page, claim.verdict)
         if claim.verdict == "exhausted":  # the claim failed the whole document (worker_lost)
-            metrics.job_finished(patiently(lambda: jobs.get(job_id)), "failed", "worker_lost")
+            ended = patiently(lambda: jobs.get(job_id))
+            metrics.job_finished(ended, "failed", "worker_lost")
+            notify(job_id, ended)
         return claim.verdict
     job = patiently(lambda: jobs.get(job_id))
     data = patiently(lambda: jobs.upload(job_id))
@@ -109,6 +112,7 @@ def ocr_page(self, job_id: str, page: int) -> str:
     outcome = patiently(lambda: pages.record(job_id, page, record, head))
     if outcome == "assembled":  # this page completed the document, and so the job
         metrics.job_finished(job, "succeeded")
+        notify(job_id, job)
     log.info("job %s page %d/%d %s in %.0f ms (pid %d, attempt %d)", job_id, page, document.pages,
              outcome, timings["total"], pid, claim.attempts)
     return outcome

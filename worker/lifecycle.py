@@ -64,11 +64,12 @@ def _heartbeat(hostname: str) -> None:
 
 
 def _reconcile(hostname: str) -> None:
-    """Every OCRQ_RECONCILE_INTERVAL seconds, re-enqueue jobs whose task vanished (one node at a time)."""
+    """Every OCRQ_RECONCILE_INTERVAL seconds, re-enqueue jobs (pages, webhooks) whose task vanished (one
+    node at a time)."""
     settings = get_settings()
     queue = JobQueue(settings)
     reconciler = Reconciler(queue.store, queue.enqueue, hostname, settings.reconcile_interval,
-                            enqueue_page=queue.enqueue_page)
+                            enqueue_page=queue.enqueue_page, enqueue_webhook=queue.enqueue_webhook)
     while not _stop.wait(settings.reconcile_interval):
         try:
             reconciler.run_once()

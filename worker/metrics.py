@@ -1,4 +1,4 @@
-"""The workers' metrics: jobs finished, job latency, engine time per stage, model load time.
+"""The workers' metrics: jobs finished, job latency, engine time per stage, model load time, webhooks.
 
 The pool's child processes count (multiprocess mode: ``PROMETHEUS_MULTIPROC_DIR``, set by
 worker/celery_app.py before this module is imported); the worker's main process serves their sum on
@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import Histogram, start_http_server
+from prometheus_client import Counter, Histogram, start_http_server
 
 from common.config import Settings
 from common.jobs import Job
@@ -29,6 +29,10 @@ STAGE_SECONDS = Histogram(
 MODEL_LOAD_SECONDS = Histogram(
     "ocrq_worker_model_load_seconds", "Time for a worker process to load its engine, by model pack",
     ["model"], buckets=(0.25, 0.5, 1, 2, 5, 10, 20, 40, 80))
+WEBHOOK_DELIVERIES = Counter(
+    "ocrq_webhook_deliveries", "Webhook attempts by outcome: delivered (2xx), retry (failed, tried again "
+    "later), given_up (failed for the last time, or no longer allowed), dropped (the job was gone)",
+    ["outcome"])
 _STAGE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")  # a stage name from timings_ms becomes a label: keep it tame
 
 
@@ -44,6 +48,10 @@ def engine_timings(timings_ms: dict[str, float]) -> None:
     for stage, ms in timings_ms.items():
         if _STAGE.match(stage) and isinstance(ms, int | float):
             STAGE_SECONDS.labels(stage).observe(ms / 1000)
+
+
+def webhook_outcome(outcome: str) -> None:
+    WEBHOOK_DELIVERIES.labels(outcome).inc()
 
 
 def model_loaded(model: str, seconds: float) -> None:

@@ -1,4 +1,6 @@
-"""The OCR task: claim the job, fetch its upload, run the engine, record the outcome. Idempotent."""
+"""The OCR task: claim the job, fetch its upload, run the engine, record the outcome. Idempotent.
+
+Whoever ends a job sends its webhook task (``notify``): the script that ended it made the webhook due."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from common.errors import OcrqError
 from common.jobs import Job, JobStore
 from common.redis_client import connect
 from common.tasks import OCR_TASK
+from common.webhooks import send_webhook
 from worker import metrics
 from worker.celery_app import app
 from worker.lifecycle import engine
@@ -52,7 +55,20 @@ def fail(job_id: str, code: str, message: str, job: Job | None = None) -> bool:
     written = patiently(lambda: store().fail(job_id, code, message))
     if written:
         metrics.job_finished(job, "failed", code)
+        notify(job_id, job)
     return written
+
+
+def notify(job_id: str, job: Job | None) -> None:
+    """This process ended the job: send its webhook task if it has a callback_url (a job not read, None,
+    may have one; the task finds nothing due if not). A failure here is the reconciler's to mend."""
+    if job is not None and not job.options.get("callback_url"):
+        return
+    try:
+        send_webhook(app, job_id)
+    except Exception as exc:
+        log.warning("job %s: webhook task not sent (%s); the reconciler will send it",
+                    job_id, type(exc).__name__)
 
 
 def inject_fault(fault: str) -> None:
@@ -74,7 +90,9 @@ def ocr_job(self, job_id: str) -> str:
     if not claim.should_run:
         log.info("job %s skipped: %s", job_id, claim.verdict)
         if claim.verdict == "exhausted":  # the claim itself failed the job (worker_lost)
-            metrics.job_finished(patiently(lambda: jobs.get(job_id)), "failed", "worker_lost")
+            ended = patiently(lambda: jobs.get(job_id))
+            metrics.job_finished(ended, "failed", "worker_lost")
+            notify(job_id, ended)
         return claim.verdict
     job = patiently(lambda: jobs.get(job_id))
     if job is not None and job.document:  # a PDF or multi-page TIFF: one task per page
@@ -103,6 +121,7 @@ def ocr_job(self, job_id: str) -> str:
     written = patiently(lambda: jobs.succeed(job_id, result.to_dict()))
     if written:
         metrics.job_finished(job, "succeeded")
+        notify(job_id, job)
     log.info("job %s %s in %.0f ms (attempt %d)", job_id, "succeeded" if written else "dropped (canceled)",
              result.timings_ms.get("total", 0.0), claim.attempts)
     return "succeeded"

@@ -57,10 +57,12 @@ class Scripted(BaseHTTPRequestHandler):
 
     script: list[int] = []
     seen: list[str] = []
+    keys: list[str] = []
 
     def do_POST(self):  # noqa: N802 - the http.server naming
         self.rfile.read(int(self.headers["Content-Length"]))
         type(self).seen.append(self.headers.get("Authorization", ""))
+        type(self).keys.append(self.headers.get("Idempotency-Key", ""))
         status = type(self).script.pop(0)
         body = {"job_id": "j1", "status": "queued"} if status == 202 else \
             {"error": {"code": "queue_full" if status == 429 else "bad_request", "message": "scripted"}}
@@ -81,7 +83,7 @@ class Scripted(BaseHTTPRequestHandler):
 def scripted():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    Scripted.seen = []
+    Scripted.seen, Scripted.keys = [], []
     yield server
     server.shutdown()
 
@@ -91,6 +93,10 @@ def test_retries_429_then_succeeds_and_sends_the_key(scripted):
     client = Client(f"http://127.0.0.1:{scripted.server_port}", api_key="k-123", backoff=0.01)
     assert client.submit(b"x").id == "j1"
     assert Scripted.seen == ["Bearer k-123"] * 3
+    assert len(set(Scripted.keys)) == 1 and Scripted.keys[0]  # the retries are the same request
+    Scripted.script = [202]
+    client.submit(b"x")
+    assert Scripted.keys[-1] not in Scripted.keys[:-1]  # another submission, another key
 
 
 def test_gives_up_after_the_retry_budget_and_does_not_retry_4xx(scripted):

@@ -1,4 +1,4 @@
-"""The reconciler's decisions, against a real Redis (its own database) and a recording ``enqueue``."""
+"""The reconciler's decisions, against a real Redis (a database of their own) and a recording ``enqueue``."""
 
 from __future__ import annotations
 
@@ -6,19 +6,15 @@ import json
 import time
 
 import pytest
-import redis
 
-from common.jobs import PENDING_KEY, JobStore, worker_key
+from common.jobs import PENDING_KEY, WEBHOOKS_DUE_KEY, JobStore, worker_key
 from common.reconcile import Reconciler, broker_task_ids, message_task_id
-from common.tasks import BROKER_UNACKED_KEY, OCR_QUEUE
+from common.tasks import BROKER_UNACKED_KEY, OCR_QUEUE, webhook_task_id
 
 
 @pytest.fixture
-def store(redis_server):
-    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/7")
-    client.flushdb()
-    yield JobStore(client, job_ttl=60, upload_ttl=60)
-    client.flushdb()
+def store(scratch_redis):
+    return JobStore(scratch_redis, job_ttl=60, upload_ttl=60)
 
 
 def age(store: JobStore, job_id: str, seconds: float) -> None:
@@ -85,3 +81,30 @@ def test_one_node_reconciles_at_a_time(store):
     for _ in range(2):
         a.run_once(), b.run_once()
     assert first == ["lost"] and second == []
+
+
+def test_messages_in_every_priority_queue_and_the_webhook_queue_count_as_present(store):
+    for queue, task_id in (("ocr.high", "hi"), ("ocr.low", "lo"), ("webhooks", "j:webhook")):
+        store.redis.lpush(queue, json.dumps(message(task_id)))
+    assert broker_task_ids(store.redis) == {"hi", "lo", "j:webhook"}
+    reconciler = Reconciler(store, (sent := []).append, "node-a", interval=1)
+    for job_id in ("hi", "lo"):
+        store.create(job_id, b"x", {})
+        age(store, job_id, 5)
+    assert reconciler.run_once() == [] and reconciler.run_once() == [] and sent == []
+
+
+def test_a_due_webhook_without_a_task_message_is_sent_again_on_the_second_look(store):
+    sent: list[str] = []
+    reconciler = Reconciler(store, [].append, "node-a", interval=1, enqueue_webhook=sent.append)
+    now = time.time()
+    store.redis.zadd(WEBHOOKS_DUE_KEY, {"lost": now - 5, "waiting": now - 5, "retrying": now - 5,
+                                        "fresh": now})
+    store.redis.lpush("webhooks", json.dumps(message(webhook_task_id("waiting"))))
+    # a retry counting down is a message a worker holds, unacknowledged
+    held = [message(webhook_task_id("retrying")), "", "webhooks"]
+    store.redis.hset(BROKER_UNACKED_KEY, "t", json.dumps(held))
+    reconciler.run_once()
+    assert sent == []  # first look: only a suspect (a worker may be fetching it)
+    reconciler.run_once()
+    assert sent == ["lost"]

@@ -48,6 +48,10 @@ def test_a_job_document_keeps_its_declared_fields_only():
 @pytest.mark.parametrize(("model", "values", "named"), [
     (JobOptions, {"enhance": "sharpen"}, "enhance"),
     (JobOptions, {"enhance": ""}, "enhance"),
+    (JobOptions, {"priority": "urgent"}, "priority"),
+    (JobOptions, {"tag": "two\nlines"}, "tag"),
+    (JobOptions, {"tag": "x" * 129}, "tag"),
+    (JobOptions, {"callback_url": "h" * 2049}, "callback_url"),
     (JobQuery, {"wait": "abc"}, "wait"),
     (JobQuery, {"wait": "-1"}, "wait"),
     (JobQuery, {"wait": "inf"}, "wait"),

@@ -62,7 +62,23 @@ def test_the_upload_is_a_binary_image_field_or_the_raw_body(spec):
     assert "image/png" in form["encoding"]["image"]["contentType"]
     assert {"image/jpeg", "image/png", "image/tiff", "application/pdf", "application/octet-stream"} \
         <= set(body)
-    assert spec["paths"]["/ocr/predict"]["post"]["requestBody"]["content"] == body
+    predict = spec["paths"]["/ocr/predict"]["post"]["requestBody"]["content"]
+    assert set(predict) == set(body)
+    assert set(form["schema"]["properties"]) == {"image", "enhance", "priority", "tag", "callback_url"}
+    assert set(predict["multipart/form-data"]["schema"]["properties"]) == {"image", "enhance"}  # job-only
+
+
+def test_submissions_take_an_idempotency_key_and_document_the_409(spec):
+    for path in ("/v1/jobs", "/v1/batches"):
+        submit = spec["paths"][path]["post"]
+        [header] = [p for p in submit["parameters"] if p["in"] == "header"]
+        assert header["name"] == "Idempotency-Key" and header["required"] is False
+        assert "idempotency_conflict" in submit["responses"]["409"]["description"]
+        assert submit["responses"]["202"]["headers"]["Idempotency-Replayed"]["required"] is False
+    assert "canceled" in spec["paths"]["/ocr/predict"]["post"]["responses"]["409"]["description"]
+    parameters = spec["paths"]["/v1/jobs"]["post"]["parameters"]
+    query = {p["name"]: p["schema"] for p in parameters if p["in"] == "query"}
+    assert query["priority"]["enum"] == ["high", "normal", "low"] and query["tag"]["maxLength"] == 128
 
 
 def test_the_api_key_is_an_optional_security_scheme_unless_keys_are_set(settings, spec):

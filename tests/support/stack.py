@@ -16,6 +16,11 @@ from common.config import Settings
 from common.jobs import PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
+# Webhooks in the test stacks: signed with this secret, to receivers on loopback, retried quickly and
+# given up after a few seconds (tests/integration/test_webhooks.py).
+WEBHOOK_SECRET = "test-webhook-secret"
+WEBHOOK_ENV = {"OCRQ_WEBHOOK_SECRET": WEBHOOK_SECRET, "OCRQ_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+               "OCRQ_WEBHOOK_BACKOFF": "0.25", "OCRQ_WEBHOOK_RETRY_SECONDS": "3"}
 
 
 def stack_env(redis_url: str, **overrides: str) -> dict[str, str]:
@@ -27,6 +32,7 @@ def stack_env(redis_url: str, **overrides: str) -> dict[str, str]:
         "OCRQ_FAULT_INJECTION": "1",
         "OCRQ_MAX_ATTEMPTS": "3",
         "PYTHONUNBUFFERED": "1",
+        **WEBHOOK_ENV,
     }
     env.update(overrides)
     return env

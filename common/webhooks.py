@@ -1,0 +1,195 @@
+"""Webhooks: when a job with a ``callback_url`` ends, its document is POSTed there, signed.
+
+Exactly once, as far as a network allows:
+
+- the Lua script that ends a job (common/jobs.py, common/pages.py: finish, claim exhausted, document
+  assembled, cancel) adds it to ``ocrq:webhooks:due`` in the same step, so a job cannot end without its
+  webhook becoming due, nor become due twice;
+- whoever ended it then sends one ``ocrq.webhook`` task (id ``<job>:webhook``) to the ``webhooks`` queue;
+  if that process dies first, the reconciler sends it (a due job with no message, twice in a row);
+- the task (worker/webhooks.py, ``acks_late``) delivers while the job is due and holds a short lock, then
+  removes it from the due set: a duplicate message finds nothing to do. Retries are the same task,
+  re-sent with a countdown, so they survive a worker restart too.
+
+A receiver checks ``X-Ocrq-Signature: sha256=<hex>``, the HMAC-SHA256 with OCRQ_WEBHOOK_SECRET of
+``<X-Ocrq-Timestamp>.<body>`` (:func:`verify`), and may drop a delivery it has seen (``X-Ocrq-Job-Id``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+import urllib3
+from celery import Celery
+from pydantic import ValidationError
+
+from common import callback_url
+from common.callback_url import CallbackRefused, HostPolicy, Unresolvable, allowed
+from common.config import Settings
+from common.jobs import PREFIX, WEBHOOKS_DUE_KEY, Job, JobStore
+from common.schemas import job_document
+from common.tasks import WEBHOOK_QUEUE, WEBHOOK_TASK, webhook_task_id
+
+TIMESTAMP_HEADER = "X-Ocrq-Timestamp"
+SIGNATURE_HEADER = "X-Ocrq-Signature"
+JOB_HEADER = "X-Ocrq-Job-Id"
+ATTEMPT_HEADER = "X-Ocrq-Attempt"
+TOLERANCE_SECONDS = 300  # how old a signed timestamp a receiver should accept
+
+
+def body(job: Job) -> bytes:
+    """The job's document, as ``GET /v1/jobs/<id>`` answers it."""
+    document = job_document(job.public(), f"/v1/jobs/{job.job_id}")
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def sign(secret: str, timestamp: int, payload: bytes) -> str:
+    """``sha256=<hex>``: HMAC-SHA256 of ``<timestamp>.<payload>`` (the timestamp binds the signature to a
+    time, so an old delivery replayed later can be told apart)."""
+    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + payload, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def signed_headers(secret: str, payload: bytes, job_id: str, attempt: int) -> dict[str, str]:
+    timestamp = int(time.time())
+    return {"Content-Type": "application/json", "User-Agent": "ocrq-webhook",
+            TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: sign(secret, timestamp, payload),
+            JOB_HEADER: job_id, ATTEMPT_HEADER: str(attempt)}
+
+
+def verify(secret: str, timestamp: str, payload: bytes, signature: str,
+           tolerance: float = TOLERANCE_SECONDS, now: float | None = None) -> bool:
+    """What a receiver does: the signature matches (compared in constant time) and the timestamp is
+    recent."""
+    try:
+        age = abs((time.time() if now is None else now) - int(timestamp))
+    except ValueError:
+        return False
+    return age <= tolerance and hmac.compare_digest(sign(secret, int(timestamp), payload), signature)
+
+
+class WebhookOutbox:
+    """The due set, and a lock per delivery so that two copies of one task never POST at the same time."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+
+    @staticmethod
+    def _lock_key(job_id: str) -> str:
+        return f"{PREFIX}webhook:lock:{job_id}"
+
+    def due_since(self, job_id: str) -> float | None:
+        """When the job ended (epoch s), if its webhook is still due; None if delivered or given up."""
+        return self.redis.zscore(WEBHOOKS_DUE_KEY, job_id)
+
+    def overdue(self, older_than: float, limit: int = 1000) -> list[str]:
+        """Jobs whose webhook has been due since before ``older_than`` (epoch s), oldest first."""
+        return [i.decode() for i in self.redis.zrangebyscore(WEBHOOKS_DUE_KEY, "-inf", older_than, 0, limit)]
+
+    def lock(self, job_id: str, seconds: float) -> bool:
+        return bool(self.redis.set(self._lock_key(job_id), "1", nx=True, px=max(1, int(seconds * 1000))))
+
+    def unlock(self, job_id: str) -> None:
+        self.redis.delete(self._lock_key(job_id))
+
+    def done(self, job_id: str) -> None:
+        """Delivered, given up or dropped: never sent again."""
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(WEBHOOKS_DUE_KEY, job_id)
+            pipe.delete(self._lock_key(job_id))
+            pipe.execute()
+
+
+def send_webhook(celery: Celery, job_id: str, attempt: int = 1, countdown: float | None = None) -> None:
+    """Send the job's ``ocrq.webhook`` task by name (its id is the job's webhook id: the reconciler looks
+    for it in the broker)."""
+    celery.send_task(WEBHOOK_TASK, args=[job_id, attempt], task_id=webhook_task_id(job_id),
+                     queue=WEBHOOK_QUEUE, countdown=countdown, retry=True,
+                     retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5})
+
+
+def retry_delay(settings: Settings, attempt: int) -> float:
+    """Seconds between attempt ``attempt`` and the next: OCRQ_WEBHOOK_BACKOFF, doubled each time, at most
+    half the broker's visibility timeout (a retry waits in the broker as an unacknowledged message; held
+    longer, Redis would hand a copy to another worker)."""
+    return min(settings.webhook_backoff * 2 ** min(attempt - 1, 32), settings.visibility_timeout / 2)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one run of the webhook task did: ``delivered`` (a 2xx), ``retry`` (after ``retry_in`` s),
+    ``given_up`` (failed past OCRQ_WEBHOOK_RETRY_SECONDS, or may no longer be called), ``dropped`` (the
+    job has expired or was deleted), or nothing to do: ``not_due`` (done already), ``busy`` (another copy
+    of the task is delivering)."""
+
+    verdict: str
+    status: int | None = None  # the receiver's answer, when there was one
+    retry_in: float | None = None
+    reason: str = ""  # why it failed; never the URL (its query may hold a token) nor the body
+
+
+class WebhookDelivery:
+    """One attempt at a due webhook, under its lock; the task (worker/webhooks.py) sends the retry."""
+
+    def __init__(self, settings: Settings, jobs: JobStore,
+                 post: Callable[..., int] = callback_url.post) -> None:
+        self.settings = settings
+        self.jobs = jobs
+        self.outbox = WebhookOutbox(jobs.redis)
+        self.policy = HostPolicy.parse(settings.webhook_allowed_hosts)
+        self.post = post
+
+    def attempt(self, job_id: str, attempt: int) -> Outcome:
+        if not self.outbox.lock(job_id, self.settings.webhook_timeout * 2 + 30):
+            return Outcome("busy")
+        try:
+            ended = self.outbox.due_since(job_id)  # read under the lock: a copy that just finished counts
+            outcome = Outcome("not_due") if ended is None else self._attempt(job_id, attempt, ended)
+        except BaseException:
+            self.outbox.unlock(job_id)
+            raise
+        if outcome.verdict in ("retry", "not_due"):
+            self.outbox.unlock(job_id)
+        else:
+            self.outbox.done(job_id)
+        return outcome
+
+    def _attempt(self, job_id: str, attempt: int, ended: float) -> Outcome:
+        job = self.jobs.get(job_id)
+        url = job.options.get("callback_url") if job is not None else None
+        if job is None or not url:
+            return Outcome("dropped", reason="the job has expired or was deleted")
+        secret = self.settings.webhook_secret
+        if not secret:
+            return Outcome("given_up", reason="OCRQ_WEBHOOK_SECRET is not set on this worker")
+        try:
+            payload = body(job)
+        except ValidationError as exc:  # a record the contract cannot describe: retrying would not help
+            return Outcome("given_up", reason=f"the job document is not valid ({exc.error_count()} errors)")
+        try:
+            target, address = allowed(url, self.policy)  # again: DNS or the policy may have changed
+            status = self.post(target, address, payload, signed_headers(secret, payload, job_id, attempt),
+                               self.settings.webhook_timeout)
+        except Unresolvable as exc:
+            return self._failed(attempt, ended, None, str(exc))
+        except CallbackRefused as exc:  # e.g. the name now points inside: never retried
+            return Outcome("given_up", reason=str(exc))
+        except (urllib3.exceptions.HTTPError, OSError) as exc:  # refused, timed out, TLS, ...
+            return self._failed(attempt, ended, None, type(exc).__name__)
+        if 200 <= status < 300:
+            return Outcome("delivered", status)
+        return self._failed(attempt, ended, status, f"HTTP {status}")
+
+    def _failed(self, attempt: int, ended: float, status: int | None, reason: str) -> Outcome:
+        """Retry after the backoff, the last time at OCRQ_WEBHOOK_RETRY_SECONDS after the job's end."""
+        remaining = ended + self.settings.webhook_retry_seconds - time.time()
+        if remaining <= 0:
+            return Outcome("given_up", status, reason=reason)
+        return Outcome("retry", status, retry_in=min(retry_delay(self.settings, attempt), remaining),
+                       reason=reason)
