@@ -172,7 +172,7 @@ def _responses(op: Operation, protected: bool, models: set) -> dict:
         responses[str(status)] = answer
     models.update(op.failure)
     for status in sorted({*op.errors, *((401,) if protected else ())}):
-        answer = {"description": op.notes.get(status, ERRORS[status]), "content": _content(op.failure)}
+        answer = {"description": op.notes.get(status) or ERRORS[status], "content": _content(op.failure)}
         if status in (429, 503):
             answer["headers"] = RETRY_AFTER
         if status == 401:

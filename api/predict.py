@@ -24,11 +24,15 @@ blueprint = Blueprint("predict", __name__)
            {200: Reply(PredictResult, "The lines"),
             202: Reply(PredictPending, "Not finished within `OCRQ_PREDICT_TIMEOUT` s: poll the link",
                        headers={"Location": "The job's URL"})},
-           errors=(400, 408, 409, 413, 415, 422, 429, 503), upload=True, options=PredictOptions,
+           errors=(400, 408, 409, 413, 415, 422, 429, 502, 503, 504), upload=True, options=PredictOptions,
            failure=(ErrorResponse, PredictFailure), tags=("predict",),
+           notes={502: "`worker_lost`: the job killed its worker process `OCRQ_MAX_ATTEMPTS` times",
+                  503: "`service_unavailable`: Redis is unreachable (with `Retry-After`); or the job "
+                       "failed with `upload_expired` (it waited longer than `OCRQ_UPLOAD_TTL_SECONDS`)",
+                  504: "`timeout`: the worker took longer than `OCRQ_TASK_SOFT_TIME_LIMIT` on the image"},
            description="A job that fails in the worker answers with the status of its error code (422 "
-                       "`undecodable_image`, 500 `timeout` or `worker_lost`) and `PredictFailure`; a "
-                       "canceled one with 409. It takes `enhance` only: `priority`, `tag` and "
+                       "`undecodable_image`, 502 `worker_lost`, 503 `upload_expired`, 504 `timeout`) and "
+                       "`PredictFailure`; a canceled one with 409. It takes `enhance` only: `priority`, `tag` and "
                        "`callback_url` are options of `POST /v1/jobs` (400 `invalid_option` here).")
 def predict():
     start = time.perf_counter()
