@@ -47,6 +47,7 @@ class EngineOptions:
     min_confidence: float = 0.5  # lines read with less confidence are dropped (mostly graphics, not text)
     seed_steps: SeedSteps = SeedSteps()
     auto: AutoParams = AutoParams()
+    memory_arena: bool = True  # onnxruntime's CPU arena: faster, but holds each model's peak memory
 
 
 class OcrEngine:
@@ -57,8 +58,9 @@ class OcrEngine:
         self.pack = pack
         self.options = options or EngineOptions()
         self.threads = threads
-        self._det_model = TimedModel(pack.det, threads)
-        self._rec_model = TimedModel(pack.rec, threads)
+        arena = self.options.memory_arena
+        self._det_model = TimedModel(pack.det, threads, arena)
+        self._rec_model = TimedModel(pack.rec, threads, arena)
         self.detector = TextDetector(self._det_model, pack.det_params)
         self.recognizer = TextRecognizer(
             self._rec_model, read_charset(pack.keys, self._rec_model.metadata()), pack.rec_params
@@ -66,7 +68,7 @@ class OcrEngine:
         self._cls_model = None
         self.orienter = None
         if self.options.use_orientation and pack.cls is not None:
-            self._cls_model = TimedModel(pack.cls, threads)
+            self._cls_model = TimedModel(pack.cls, threads, arena)
             self.orienter = LineOrienter(self._cls_model, pack.orient_params)
         self.load_seconds = time.perf_counter() - start
 
@@ -79,6 +81,7 @@ class OcrEngine:
             enhance_default=settings.enhance_default,
             use_orientation=settings.use_orientation,
             max_image_pixels=settings.max_image_pixels,
+            memory_arena=settings.ort_memory_arena,
         )
         return cls(pack, settings.threads_per_process(processes), options)
 

@@ -9,13 +9,16 @@ import numpy as np
 import onnxruntime as ort
 
 
-def create_session(path: Path, threads: int) -> ort.InferenceSession:
+def create_session(path: Path, threads: int, memory_arena: bool = True) -> ort.InferenceSession:
     """A CPU session with ``threads`` intra-op threads and one inter-op thread.
 
     Workers run several processes side by side, so the thread count is explicit (never "all cores"), and
     spinning is off: a spinning pool steals the CPU from the other processes between calls.
+    ``memory_arena=False`` gives each run's buffers back instead of keeping the arena at its peak: about
+    half the resident memory for 15-20 % more time (bench/memory.py, bench/README.md).
     """
     options = ort.SessionOptions()
+    options.enable_cpu_mem_arena = memory_arena
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -28,9 +31,9 @@ def create_session(path: Path, threads: int) -> ort.InferenceSession:
 class TimedModel:
     """One ONNX model with a single input and output; ``elapsed`` accumulates seconds spent in ``run``."""
 
-    def __init__(self, path: Path, threads: int) -> None:
+    def __init__(self, path: Path, threads: int, memory_arena: bool = True) -> None:
         self.path = path
-        self.session = create_session(path, threads)
+        self.session = create_session(path, threads, memory_arena)
         self.input = self.session.get_inputs()[0]
         self.output_name = self.session.get_outputs()[0].name
         self.elapsed = 0.0
