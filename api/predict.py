@@ -32,7 +32,8 @@ blueprint = Blueprint("predict", __name__)
                   504: "`timeout`: the worker took longer than `OCRQ_TASK_SOFT_TIME_LIMIT` on the image"},
            description="A job that fails in the worker answers with the status of its error code (422 "
                        "`undecodable_image`, 502 `worker_lost`, 503 `upload_expired`, 504 `timeout`) and "
-                       "`PredictFailure`; a canceled one with 409. It takes `enhance` only: `priority`, `tag` and "
+                       "`PredictFailure`; a canceled one with 409. It takes `enhance` only: `priority`, "
+                       "`tag` and "
                        "`callback_url` are options of `POST /v1/jobs` (400 `invalid_option` here).")
 def predict():
     start = time.perf_counter()

@@ -160,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         "## Queue overhead (POST -> long-poll answer, minus the worker's engine time)",
         "",
         f"{len(overhead)} jobs one at a time, tiny image, loopback HTTP, 1 worker process: "
-        f"median **{statistics.median(overhead):.1f} ms**, p90 {overhead[int(0.9 * (len(overhead) - 1))]:.1f} ms, "
+        f"median **{statistics.median(overhead):.1f} ms**, "
+        f"p90 {overhead[int(0.9 * (len(overhead) - 1))]:.1f} ms, "
         f"min {overhead[0]:.1f} ms.",
         "",
         f"## Throughput ({len(pages)} pages of {args.dataset}, submitted concurrently)",

@@ -31,8 +31,8 @@ class Settings(BaseSettings):
     enhance_default: EnhanceMode = "auto"
     use_orientation: bool = False
     ort_threads: int | None = Field(default=None, ge=1, le=64)
-    # onnxruntime's CPU memory arena: on is ~15-20 % faster, off holds about half the memory per worker
-    # process (1.3 GB -> 0.6 GB resident on a mix of pages; bench/memory.py)
+    # onnxruntime's CPU memory arena: off makes a page 1.2x slower and a worker process hold 0.5 GB
+    # between pages (0.8 GB at its peak) instead of 1.3 GB (bench/results/memory.md)
     ort_memory_arena: bool = True
     max_image_pixels: int = Field(default=40_000_000, ge=1)
 
@@ -114,7 +114,8 @@ class Settings(BaseSettings):
         return self.task_time_limit * 2 + 60
 
     def threads_per_process(self, processes: int = 1) -> int:
-        """onnxruntime intra-op threads for one of ``processes`` worker processes: processes x threads <= cores."""
+        """onnxruntime intra-op threads for one of ``processes`` worker processes (processes x threads <=
+        cores)."""
         if self.ort_threads is not None:
             return self.ort_threads
         return max(1, (os.cpu_count() or 1) // max(1, processes))

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import io
 import warnings
-from struct import error as struct_error  # Pillow leaks struct.error on corrupt headers
 from dataclasses import dataclass
+from struct import error as struct_error  # Pillow leaks struct.error on corrupt headers
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError

@@ -9,17 +9,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
-
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from common.config import ENHANCE_MODES, Settings, get_settings
 from common.documents import inspect, render_page
 from common.errors import OcrqError
 
+if TYPE_CHECKING:  # the engine is imported only when the command runs (onnxruntime is heavy)
+    from common.ocr import OcrEngine
+    from common.ocr.result import OcrResult
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("ocr", help="recognise text in image files and PDFs, in this process (no server needed)")
+    parser = sub.add_parser(
+        "ocr", help="recognise text in image files and PDFs, in this process (no server needed)")
     parser.add_argument("images", nargs="+", type=Path, metavar="FILE", help="images, PDFs, multi-page TIFFs")
     parser.add_argument("--enhance", choices=ENHANCE_MODES, default=None,
                         help="image enhancement (default: OCRQ_ENHANCE_DEFAULT)")
@@ -27,7 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def read_pages(engine, data: bytes, settings: Settings, enhance: str | None) -> Iterator[tuple[int | None, object]]:
+def read_pages(
+    engine: OcrEngine, data: bytes, settings: Settings, enhance: str | None
+) -> Iterator[tuple[int | None, OcrResult]]:
     """(page, OcrResult) for each page of a document, or (None, OcrResult) for a single image."""
     document = inspect(data, settings.max_image_pixels, settings.max_pages, settings.pdf_dpi)
     if document is None:
@@ -55,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
-def show(path: Path, page: int | None, result, as_json: bool, several: bool) -> None:
+def show(path: Path, page: int | None, result: OcrResult, as_json: bool, several: bool) -> None:
     """Print one image's (or one page's) result: JSON, or ``[confidence] text`` lines."""
     where = {"image": str(path)} if page is None else {"image": str(path), "page": page}
     if as_json:

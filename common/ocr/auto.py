@@ -71,7 +71,8 @@ def is_blurred_line(sharpness: float, params: AutoParams) -> bool:
 
 
 def redetect_at_native_scale(sharpness: list[float], input_scale: float, params: AutoParams) -> bool:
-    """True when the first detection enlarged the page (``input_scale`` > 1) and its lines are blurred."""
+    """True when the first detection enlarged the page and its lines are blurred. ``input_scale``: the
+    height the model saw over the height it would see at the page's own scale (1 when only rounded)."""
     return params.native_below > 0 and input_scale > 1.0 and bool(sharpness) and (
         float(np.median(sharpness)) < params.native_below
     )

@@ -46,8 +46,8 @@ class Detection:
 def detection_size(height: int, width: int, params: DetParams, scale: float | None = None) -> tuple[int, int]:
     """(H, W) to feed the model: aspect kept, short side >= min_side, long side <= max_side, multiples of 32.
 
-    An explicit ``scale`` (chosen from the text height, see ``common.ocr.auto``) replaces the min_side
-    rule; the long side stays within max_side either way.
+    An explicit ``scale`` replaces the min_side rule (``enhance="auto"`` detects blurred pages at
+    ``scale=1.0``, see ``common.ocr.auto``); the long side stays within max_side either way.
     """
     if scale is None:
         scale = 1.0

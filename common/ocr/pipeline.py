@@ -26,7 +26,7 @@ from common.ocr.auto import (
     sharpen_line,
     text_evidence,
 )
-from common.ocr.detect import TextDetector
+from common.ocr.detect import Detection, TextDetector, detection_size
 from common.ocr.enhance import SeedSteps, seed_enhance
 from common.ocr.geometry import crop_line, reading_order
 from common.ocr.models import ModelPack, load_pack, read_charset
@@ -174,17 +174,25 @@ class OcrEngine:
             timings["det"] += other.elapsed
             if text_evidence(other.scores) > text_evidence(detection.scores):
                 image, detection = inverted, other
+        boxes, crops, sharpness = self._measured_lines(image, detection, timings)
+        # Enlarged by the min_side rule, not merely rounded to a multiple of 32: at native scale the model
+        # would see the very same input, and a second pass would find the same lines.
+        native = detection_size(*image.shape[:2], self.detector.params, scale=1.0)
+        if redetect_at_native_scale(sharpness, detection.input_size[0] / native[0], auto):
+            detection = self.detector(image, scale=1.0)
+            timings["det"] += detection.elapsed
+            boxes, crops, sharpness = self._measured_lines(image, detection, timings)
+        return image, boxes, crops, sharpness
+
+    @staticmethod
+    def _measured_lines(
+        image: np.ndarray, detection: Detection, timings: dict[str, float]
+    ) -> tuple[np.ndarray, list[np.ndarray], list[float]]:
+        """A detection's boxes (N, 4, 2) in reading order, their crops of ``image`` and each crop's edge
+        sharpness; the time goes to ``timings["enhance"]`` (measuring is the auto mode's own cost)."""
         tick = time.perf_counter()
         boxes = detection.boxes[reading_order(detection.boxes)]
         crops = [crop_line(image, box) for box in boxes]
         sharpness = [line_sharpness(c) for c in crops]
         timings["enhance"] += time.perf_counter() - tick
-        if redetect_at_native_scale(sharpness, detection.input_size[0] / image.shape[0], auto):
-            detection = self.detector(image, scale=1.0)
-            timings["det"] += detection.elapsed
-            tick = time.perf_counter()
-            boxes = detection.boxes[reading_order(detection.boxes)]
-            crops = [crop_line(image, box) for box in boxes]
-            sharpness = [line_sharpness(c) for c in crops]
-            timings["enhance"] += time.perf_counter() - tick
-        return image, boxes, crops, sharpness
+        return boxes, crops, sharpness

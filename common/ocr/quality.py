@@ -2,7 +2,10 @@
 
 ``enhance="auto"`` decides from these numbers (``common.ocr.auto``) instead of enhancing every image: the
 recognisers were trained on ordinary photos and scans, so a filter that helps a blurred page hurts a sharp
-one. Each measure is a pure function of an array, cheap next to one model call.
+one. Each measure is a pure function of an array, cheap next to one model call. The engine uses
+``edge_sharpness`` and ``median_grey``; ``measure_page``, ``laplacian_variance`` and ``text_height`` are
+what ``bench/quality.py`` reports per dataset, where the thresholds were chosen (the rules use edge
+sharpness, not the Laplacian variance, which depends on how much of the page is text).
 """
 
 from __future__ import annotations

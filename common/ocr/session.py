@@ -14,8 +14,8 @@ def create_session(path: Path, threads: int, memory_arena: bool = True) -> ort.I
 
     Workers run several processes side by side, so the thread count is explicit (never "all cores"), and
     spinning is off: a spinning pool steals the CPU from the other processes between calls.
-    ``memory_arena=False`` gives each run's buffers back instead of keeping the arena at its peak: about
-    half the resident memory for 15-20 % more time (bench/memory.py, bench/README.md).
+    ``memory_arena=False`` gives each run's buffers back instead of keeping the arena at its peak: 0.5 GB
+    resident between pages (0.8 GB peak) instead of 1.3 GB, for 1.2x the time (bench/results/memory.md).
     """
     options = ort.SessionOptions()
     options.enable_cpu_mem_arena = memory_arena

@@ -12,7 +12,6 @@ import tomllib
 from fnmatch import fnmatch
 from pathlib import Path
 
-import pytest
 import requests
 from playwright.sync_api import expect
 
@@ -174,7 +173,8 @@ def test_a_pdf_is_shown_page_by_page(page):
     """A 2-page PDF is one job; its result is shown a page at a time, boxes on a blank page of its size."""
     pdf = text_pdf(["第一页 First page", "第二页 Second page"])
     page.goto("/")
-    page.set_input_files("#file-input", files=[{"name": "two.pdf", "mimeType": "application/pdf", "buffer": pdf}])
+    document = {"name": "two.pdf", "mimeType": "application/pdf", "buffer": pdf}
+    page.set_input_files("#file-input", files=[document])
     page.click("#recognise")
     expect(page.locator(".job[data-status=succeeded]")).to_have_count(1, timeout=90_000)
     assert page.locator(".job-detail").inner_text() == "2 lines"  # both pages' lines

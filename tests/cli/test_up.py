@@ -64,7 +64,8 @@ def test_up_serves_jobs_and_ctrl_c_stops_everything(tmp_path):
                 break
             time.sleep(0.2)
         assert ready.status_code == 200, ready.text
-        posted = requests.post(f"{base}/v1/jobs", files={"image": ("a.png", render_png(["一键启动 up"], size=32))},
+        image = ("a.png", render_png(["一键启动 up"], size=32))
+        posted = requests.post(f"{base}/v1/jobs", files={"image": image},
                                timeout=10)
         assert posted.status_code == 202
         doc = requests.get(base + posted.headers["Location"] + "?wait=30", timeout=40).json()

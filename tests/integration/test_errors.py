@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 
+from PIL import Image
+
 from api import create_app
 from common.config import Settings
 from tests.common.test_images import png_claiming
-from PIL import Image
-
 from tests.support.render import encode, render_png
 
 
@@ -36,7 +36,8 @@ def test_400_missing_file_wrong_field_bad_option(client):
     assert error_of(post(client, **multipart(b"")), 400) == "empty_file"
     assert error_of(client.get("/v1/jobs/00000000-0000-4000-8000-000000000000?wait=abc"), 400) \
         == "invalid_option"
-    two = {"data": {"image": [(io.BytesIO(render_png(["a"])), "a.png"), (io.BytesIO(render_png(["b"])), "b.png")]},
+    images = [(io.BytesIO(render_png(["a"])), "a.png"), (io.BytesIO(render_png(["b"])), "b.png")]
+    two = {"data": {"image": images},
            "content_type": "multipart/form-data"}
     assert error_of(post(client, **two), 400) == "too_many_files"
 

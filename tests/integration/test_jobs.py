@@ -95,8 +95,9 @@ def test_delete_a_finished_job_removes_it(client, redis_client):
 
 
 def test_an_image_the_worker_cannot_decode_fails_the_job_clearly(client):
-    from tests.support.render import encode
     from PIL import Image
+
+    from tests.support.render import encode
 
     jpeg = encode(Image.effect_noise((300, 300), 50).convert("RGB"), "JPEG")
     job_id = submit(client, jpeg[: len(jpeg) // 2]).get_json()["job_id"]  # the header is fine, the rest not

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 
-from api import create_app
 from PIL import Image
 
+from api import create_app
 from tests.support.render import encode, render_png
 
 

@@ -49,3 +49,33 @@ def test_blurred_dark_mode_page_is_read(engine):
     for line in result.lines:  # boxes stay in the page's own coordinates
         box = np.asarray(line.box)
         assert (box >= 0).all() and (box[:, 0] <= page.shape[1]).all() and (box[:, 1] <= page.shape[0]).all()
+
+
+def counting(engine, monkeypatch) -> list:
+    """Record the input size of every detection the engine runs."""
+    sizes, detect = [], engine.detector
+
+    class Counting:
+        params = detect.params
+
+        def __call__(self, image, params=None, scale=None):
+            detection = detect(image, params, scale)
+            sizes.append(detection.input_size)
+            return detection
+
+    monkeypatch.setattr(engine, "detector", Counting())
+    return sizes
+
+
+def test_a_blurred_page_is_detected_again_only_when_detection_enlarged_it(engine, monkeypatch):
+    sizes = counting(engine, monkeypatch)
+    page = np.asarray(render_lines(LINES, size=30))
+    canvas = np.full((1010, 800, 3), 255, np.uint8)  # short side 800 >= min_side: 1010 only rounds to 1024
+    canvas[: page.shape[0], : page.shape[1]] = page[:1010, :800]
+    engine.run(encode(cv2.GaussianBlur(canvas, (0, 0), 2.0)), enhance="auto")
+    assert sizes == [(1024, 800)]
+
+    sizes.clear()
+    small = cv2.resize(canvas, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)  # 505 x 400: enlarged
+    engine.run(encode(cv2.GaussianBlur(small, (0, 0), 1.5)), enhance="auto")
+    assert sizes == [(928, 736), (512, 384)]

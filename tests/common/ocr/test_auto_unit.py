@@ -1,10 +1,9 @@
-"""The auto mode's rules and the second look, without a model: each rule fires where it should and only there."""
+"""The auto mode's rules and the second look, without a model: each rule fires where it should, only there."""
 
 from types import SimpleNamespace
 
 import cv2
 import numpy as np
-import pytest
 
 from common.ocr.auto import (
     AutoParams,

@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from common.ocr.detect import DetParams, boxes_from_probability, detection_size, order_corners, to_blob, unclip
+from common.ocr.detect import (
+    DetParams,
+    boxes_from_probability,
+    detection_size,
+    order_corners,
+    to_blob,
+    unclip,
+)
 
 
 def test_detection_size_is_multiple_of_32_within_limits():

@@ -1,4 +1,4 @@
-"""Quality measures on arrays whose answer is known: blur lowers sharpness, not contrast; boxes give heights."""
+"""Quality measures on arrays whose answer is known: blur lowers sharpness, not contrast; boxes, heights."""
 
 import cv2
 import numpy as np
