@@ -79,7 +79,8 @@ def submit_batch():
         raise BadRequest(f"a batch holds at most {settings.max_batch_items} files, not {len(files)}",
                          code="too_many_files")
     options = read_options(request, settings)
-    with idempotent("batches", options, [(f.filename or "", _digest(f)) for f in files]) as guard:
+    # the files are hashed (read through once more) only when an Idempotency-Key asks for a fingerprint
+    with idempotent("batches", options, lambda: [(f.filename or "", _digest(f)) for f in files]) as guard:
         if guard.replay is not None:
             return guard.replay
         response = _store_batch(files, options, settings)

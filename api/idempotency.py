@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -61,15 +61,18 @@ def _key() -> str | None:
 
 
 @contextmanager
-def idempotent(kind: str, options: dict, files: list[tuple[str, bytes]]) -> Iterator[Guard]:
+def idempotent(kind: str, options: dict,
+               files: list[tuple[str, bytes]] | Callable[[], list[tuple[str, bytes]]]) -> Iterator[Guard]:
     """A Guard whose ``replay`` is the stored answer, or that claims the key for this request (nothing
-    to do without the header). A request that fails, or answers anything but 202, frees the key."""
+    to do without the header). A request that fails, or answers anything but 202, frees the key.
+    ``files`` (name, content or digest) may be a function, called only when there is a key to check."""
     key = _key()
     if key is None:
         yield Guard()
         return
     store = IdempotencyStore(context.store().redis, context.settings().idempotency_ttl_seconds)
-    outcome = store.begin(context.owner(), key, fingerprint(kind, options, files))
+    listed = files() if callable(files) else files
+    outcome = store.begin(context.owner(), key, fingerprint(kind, options, listed))
     if isinstance(outcome, StoredResponse):
         replay = Response(outcome.body, status=outcome.status, mimetype="application/json")
         if outcome.location:

@@ -16,7 +16,12 @@ and whatever else shares its network: a server-side request forgery (SSRF) waiti
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -25,7 +30,13 @@ import urllib3
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-MAX_ANSWER_BYTES = 64 * 1024  # what is read of a receiver's answer (its status is what counts)
+RESOLVE_SECONDS = 2.0  # how long a DNS lookup may take (at submission it holds an API request thread)
+# Addresses that carry an IPv4 address (judged as that address): NAT64's well-known prefix (RFC 6052,
+# the last 32 bits) and 6to4 (RFC 3056, bits 16-48). NAT64's local-use prefix (RFC 8215) may embed the
+# IPv4 address at any of several offsets, so it is refused whole, as is the deprecated site-local range
+# (both count as global to Python's ipaddress).
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+NOT_PUBLIC = (ipaddress.ip_network("64:ff9b:1::/48"), ipaddress.ip_network("fec0::/10"))
 
 
 class CallbackRefused(ValueError):
@@ -73,9 +84,17 @@ class Target:
 
 
 def is_public(address: IPAddress) -> bool:
-    """A global unicast address (an IPv4-mapped IPv6 address is judged as the IPv4 address it maps)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """A global unicast address. An IPv6 address that carries an IPv4 one (IPv4-mapped, NAT64, 6to4) is
+    judged as the IPv4 address it leads to."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if any(address in network for network in NOT_PUBLIC):
+            return False
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        elif address in NAT64:
+            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        elif address.sixtofour is not None:
+            address = address.sixtofour
     return address.is_global and not address.is_multicast
 
 
@@ -133,8 +152,11 @@ def resolve(target: Target) -> list[IPAddress]:
         return [ipaddress.ip_address(target.host)]
     except ValueError:
         pass
+    lookup = _resolver().submit(socket.getaddrinfo, target.host, target.port, type=socket.SOCK_STREAM)
     try:
-        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+        infos = lookup.result(timeout=RESOLVE_SECONDS)
+    except FutureTimeout:  # the lookup goes on in its thread (getaddrinfo cannot be interrupted)
+        raise Unresolvable(f"the host {target.host} did not resolve within {RESOLVE_SECONDS:g} s") from None
     except (OSError, UnicodeError) as exc:
         raise Unresolvable(f"the host {target.host} does not resolve ({exc})") from None
     addresses: list[IPAddress] = []
@@ -147,6 +169,20 @@ def resolve(target: Target) -> list[IPAddress]:
     return addresses
 
 
+_resolver_lock = threading.Lock()
+_resolvers: dict[int, ThreadPoolExecutor] = {}
+
+
+def _resolver() -> ThreadPoolExecutor:
+    """This process's DNS threads (per process id: a forked worker does not inherit its parent's threads).
+    A few: a resolver that hangs ties up one thread per lookup until the system's own DNS timeout."""
+    with _resolver_lock:
+        pid = os.getpid()
+        if pid not in _resolvers:
+            _resolvers[pid] = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ocrq-resolve")
+        return _resolvers[pid]
+
+
 def allowed(url: str, policy: HostPolicy) -> tuple[Target, IPAddress]:
     """The URL's target and the checked address to connect to; CallbackRefused if it may not be called."""
     target = Target.parse(url)
@@ -157,9 +193,49 @@ def allowed(url: str, policy: HostPolicy) -> tuple[Target, IPAddress]:
     return target, addresses[0]
 
 
+class AttemptTimedOut(urllib3.exceptions.TimeoutError):
+    """The receiver did not answer (status line and headers) within the attempt's timeout."""
+
+
+class _Deadline:
+    """Shuts down the attempt's sockets when its time is up. A socket timeout bounds each read, not the
+    sum: a receiver sending a byte a second would otherwise hold the worker process indefinitely."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.timer = threading.Timer(seconds, self.expire)
+        self.timer.daemon = True
+
+    def watch(self, sock: socket.socket) -> None:
+        with self.lock:
+            self.sockets.append(sock)
+            if self.expired:
+                _shut(sock)
+
+    def expire(self) -> None:
+        with self.lock:
+            self.expired = True
+            for sock in self.sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    """Wake whatever is blocked on ``sock`` (the plain socket's shutdown: an SSLSocket's would drop its
+    TLS state under the reading thread)."""
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
 def post(target: Target, address: IPAddress, body: bytes, headers: dict[str, str], timeout: float) -> int:
     """POST ``body`` to ``target`` at ``address`` (TLS still checks the certificate against the host's
-    name); the answer's status. Raises urllib3's errors (connection refused, timeout, TLS...)."""
+    name); the answer's status, within ``timeout`` seconds in all (connection, TLS, request, status line
+    and headers; the answer's body is not read). Raises urllib3's errors (connection refused, TLS...),
+    AttemptTimedOut when the time is up."""
     options: dict = {}
     if target.scheme == "https":
         options = {"server_hostname": target.host, "assert_hostname": target.host,
@@ -167,17 +243,29 @@ def post(target: Target, address: IPAddress, body: bytes, headers: dict[str, str
         pool_class: type[urllib3.HTTPConnectionPool] = urllib3.HTTPSConnectionPool
     else:
         pool_class = urllib3.HTTPConnectionPool
+    deadline = _Deadline(timeout)
+
+    class Watched(pool_class.ConnectionCls):  # type: ignore[name-defined, misc]
+        def _new_conn(self) -> socket.socket:
+            sock = super()._new_conn()
+            deadline.watch(sock)
+            return sock
+
     pool = pool_class(str(address), target.port, maxsize=1, retries=False,
-                      timeout=urllib3.Timeout(connect=timeout, read=timeout, total=timeout), **options)
+                      timeout=urllib3.Timeout(connect=timeout, read=timeout), **options)
+    pool.ConnectionCls = Watched
+    started = time.monotonic()
+    deadline.timer.start()
     try:
         response = pool.urlopen("POST", target.path, body=body, headers={"Host": target.netloc, **headers},
                                 redirect=False, retries=False, preload_content=False)
-        try:
-            response.read(MAX_ANSWER_BYTES)
-        except urllib3.exceptions.HTTPError:
-            pass  # the status is what counts; an answer cut short does not undo it
-        finally:
-            response.release_conn()
+        response.close()  # the status is what counts: the body is not read (it could trickle, too)
         return response.status
+    except Exception as exc:
+        if deadline.expired:
+            raise AttemptTimedOut(f"no answer within {timeout:g} s "
+                                  f"({time.monotonic() - started:.1f} s)") from exc
+        raise
     finally:
+        deadline.timer.cancel()
         pool.close()

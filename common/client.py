@@ -25,6 +25,9 @@ import requests
 FINISHED = ("succeeded", "failed", "canceled")
 BATCH_FINISHED = ("succeeded", "partial", "failed")
 RETRY_STATUSES = (429, 502, 503, 504)
+# A 409 with this code: the same Idempotency-Key's first request is still being processed (this one may be
+# the client's own retry of it); asked again with the key, it gets that request's answer.
+IN_PROGRESS = "idempotency_in_progress"
 PROGRESS_POLL = 1.0  # seconds per long-poll while someone watches progress
 
 
@@ -112,7 +115,8 @@ class Client:
         self.backoff = backoff
 
     def _request(self, method: str, path: str, timeout: float | None = None, **kwargs) -> requests.Response:
-        """One request, retried with exponential backoff on 429/502/503/504 and connection errors."""
+        """One request, retried with exponential backoff on 429/502/503/504, a 409 ``idempotency_in_progress``
+        and connection errors."""
         headers = kwargs.pop("headers", {})
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
@@ -125,7 +129,7 @@ class Client:
                 if attempt == self.retries:
                     raise
             else:
-                if response.status_code not in RETRY_STATUSES or attempt == self.retries:
+                if not _retryable(response) or attempt == self.retries:
                     break
                 delay = max(delay, _retry_after(response))
             time.sleep(delay)
@@ -277,6 +281,15 @@ def _wait(thing, timeout: float | None, poll: float, on_progress):
             kind = type(thing).__name__.lower()
             raise TimeoutError(f"{kind} {thing.id} still {thing.status} after {timeout} s")
         thing.refresh(wait=remaining)
+
+
+def _retryable(response: requests.Response) -> bool:
+    if response.status_code == 409:
+        try:
+            return response.json()["error"]["code"] == IN_PROGRESS
+        except (ValueError, KeyError, TypeError):
+            return False
+    return response.status_code in RETRY_STATUSES
 
 
 def _retry_after(response: requests.Response) -> float:

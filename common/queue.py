@@ -21,6 +21,7 @@ from common.tasks import (
     OCR_QUEUES,
     OCR_TASK,
     PAGE_TASK,
+    SEND_RETRY_POLICY,
     WORKER_QUEUES,
     celery_config,
     page_task_id,
@@ -29,7 +30,6 @@ from common.tasks import (
 from common.webhooks import WebhookOutbox, send_webhook
 
 log = logging.getLogger("ocrq.queue")
-RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
 
 
 class JobQueue:
@@ -82,13 +82,13 @@ class JobQueue:
         message gone: then the priority is read from the job)."""
         queue = queue_for(priority if priority is not None else self.store.priority(job_id))
         self.celery.send_task(OCR_TASK, args=[job_id], task_id=job_id, queue=queue, retry=True,
-                              retry_policy=RETRY_POLICY)
+                              retry_policy=SEND_RETRY_POLICY)
 
     def enqueue_page(self, job_id: str, page: int) -> None:
         """Send the task of one page of a document again (the reconciler found its message gone)."""
         self.celery.send_task(PAGE_TASK, args=[job_id, page], task_id=page_task_id(job_id, page),
                               queue=queue_for(self.store.priority(job_id)), retry=True,
-                              retry_policy=RETRY_POLICY)
+                              retry_policy=SEND_RETRY_POLICY)
 
     def enqueue_webhook(self, job_id: str) -> None:
         """Send the webhook task of a job whose webhook is due (it was canceled here, or the reconciler

@@ -28,6 +28,8 @@ OCR_QUEUES = ("ocr.high", OCR_QUEUE, "ocr.low")
 # round_robin, would rotate the order after each message). Webhooks first: a delivery is short (at most
 # OCRQ_WEBHOOK_TIMEOUT) and would otherwise wait for the whole OCR backlog.
 WORKER_QUEUES = (WEBHOOK_QUEUE, *OCR_QUEUES)
+# How send_task retries a broker that does not take a message (about 1 s in all), then raises to its caller.
+SEND_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
 # Where kombu's Redis transport keeps delivered-but-unacknowledged messages (its default key name).
 BROKER_UNACKED_KEY = "unacked"
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,13 +35,15 @@ from common.callback_url import CallbackRefused, HostPolicy, Unresolvable, allow
 from common.config import Settings
 from common.jobs import PREFIX, WEBHOOKS_DUE_KEY, Job, JobStore
 from common.schemas import job_document
-from common.tasks import WEBHOOK_QUEUE, WEBHOOK_TASK, webhook_task_id
+from common.tasks import SEND_RETRY_POLICY, WEBHOOK_QUEUE, WEBHOOK_TASK, webhook_task_id
 
+log = logging.getLogger("ocrq.webhooks")
 TIMESTAMP_HEADER = "X-Ocrq-Timestamp"
 SIGNATURE_HEADER = "X-Ocrq-Signature"
 JOB_HEADER = "X-Ocrq-Job-Id"
 ATTEMPT_HEADER = "X-Ocrq-Attempt"
 TOLERANCE_SECONDS = 300  # how old a signed timestamp a receiver should accept
+LAST_TRY_MEMORY = 86400  # how long the claim on a webhook's last try is kept (the reconciler's horizon)
 
 
 def body(job: Job) -> bytes:
@@ -84,6 +87,10 @@ class WebhookOutbox:
     def _lock_key(job_id: str) -> str:
         return f"{PREFIX}webhook:lock:{job_id}"
 
+    @staticmethod
+    def _last_try_key(job_id: str) -> str:
+        return f"{PREFIX}webhook:last-try:{job_id}"
+
     def due_since(self, job_id: str) -> float | None:
         """When the job ended (epoch s), if its webhook is still due; None if delivered or given up."""
         return self.redis.zscore(WEBHOOKS_DUE_KEY, job_id)
@@ -98,11 +105,16 @@ class WebhookOutbox:
     def unlock(self, job_id: str) -> None:
         self.redis.delete(self._lock_key(job_id))
 
+    def last_try(self, job_id: str) -> bool:
+        """Claim the one attempt made past the retry deadline; False if it has been claimed already (its
+        worker died, say): recorded before the POST, so nothing can make it a second time."""
+        return bool(self.redis.set(self._last_try_key(job_id), "1", nx=True, ex=LAST_TRY_MEMORY))
+
     def done(self, job_id: str) -> None:
         """Delivered, given up or dropped: never sent again."""
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.zrem(WEBHOOKS_DUE_KEY, job_id)
-            pipe.delete(self._lock_key(job_id))
+            pipe.delete(self._lock_key(job_id), self._last_try_key(job_id))
             pipe.execute()
 
 
@@ -111,7 +123,7 @@ def send_webhook(celery: Celery, job_id: str, attempt: int = 1, countdown: float
     for it in the broker)."""
     celery.send_task(WEBHOOK_TASK, args=[job_id, attempt], task_id=webhook_task_id(job_id),
                      queue=WEBHOOK_QUEUE, countdown=countdown, retry=True,
-                     retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5})
+                     retry_policy=SEND_RETRY_POLICY)
 
 
 def retry_delay(settings: Settings, attempt: int) -> float:
@@ -172,6 +184,8 @@ class WebhookDelivery:
             payload = body(job)
         except ValidationError as exc:  # a record the contract cannot describe: retrying would not help
             return Outcome("given_up", reason=f"the job document is not valid ({exc.error_count()} errors)")
+        if time.time() >= ended + self.settings.webhook_retry_seconds and not self.outbox.last_try(job_id):
+            return Outcome("given_up", reason="past OCRQ_WEBHOOK_RETRY_SECONDS and the last try was made")
         try:
             target, address = allowed(url, self.policy)  # again: DNS or the policy may have changed
             status = self.post(target, address, payload, signed_headers(secret, payload, job_id, attempt),
@@ -180,7 +194,11 @@ class WebhookDelivery:
             return self._failed(attempt, ended, None, str(exc))
         except CallbackRefused as exc:  # e.g. the name now points inside: never retried
             return Outcome("given_up", reason=str(exc))
-        except (urllib3.exceptions.HTTPError, OSError) as exc:  # refused, timed out, TLS, ...
+        except Exception as exc:  # refused, timed out, TLS, the soft time limit, a bug: each a failed try,
+            # retried, then given up (re-raised, it would stay due and the reconciler would resend it)
+            network = isinstance(exc, OSError | urllib3.exceptions.HTTPError)
+            log.log(logging.INFO if network else logging.WARNING, "job %s webhook attempt %d: %s", job_id,
+                    attempt, type(exc).__name__, exc_info=not network)
             return self._failed(attempt, ended, None, type(exc).__name__)
         if 200 <= status < 300:
             return Outcome("delivered", status)

@@ -64,8 +64,10 @@ class Scripted(BaseHTTPRequestHandler):
         type(self).seen.append(self.headers.get("Authorization", ""))
         type(self).keys.append(self.headers.get("Idempotency-Key", ""))
         status = type(self).script.pop(0)
+        code = {429: "queue_full", 409: "idempotency_in_progress", 4091: "idempotency_conflict"}
         body = {"job_id": "j1", "status": "queued"} if status == 202 else \
-            {"error": {"code": "queue_full" if status == 429 else "bad_request", "message": "scripted"}}
+            {"error": {"code": code.get(status, "bad_request"), "message": "scripted"}}
+        status = 409 if status == 4091 else status
         payload = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -97,6 +99,17 @@ def test_retries_429_then_succeeds_and_sends_the_key(scripted):
     Scripted.script = [202]
     client.submit(b"x")
     assert Scripted.keys[-1] not in Scripted.keys[:-1]  # another submission, another key
+
+
+def test_a_key_whose_first_request_is_in_progress_is_asked_again_but_a_conflict_is_not(scripted):
+    Scripted.script = [409, 409, 202]
+    client = Client(f"http://127.0.0.1:{scripted.server_port}", backoff=0.01)
+    assert client.submit(b"x").id == "j1"
+    assert len(Scripted.keys) == 3 and len(set(Scripted.keys)) == 1  # with the same key
+    Scripted.script = [4091]  # idempotency_conflict: another body under the key, asking again cannot help
+    with pytest.raises(ApiError) as caught:
+        client.submit(b"x")
+    assert caught.value.code == "idempotency_conflict" and len(Scripted.keys) == 4
 
 
 def test_gives_up_after_the_retry_budget_and_does_not_retry_4xx(scripted):

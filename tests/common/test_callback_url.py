@@ -1,13 +1,28 @@
-"""Where a webhook may go (common/callback_url.py) and how it is signed (common/webhooks.py): no network."""
+"""Where a webhook may go (common/callback_url.py) and how it is signed (common/webhooks.py): no network but
+loopback."""
 
 from __future__ import annotations
 
 import ipaddress
+import socket
+import threading
+import time
 
 import pytest
 
-from common.callback_url import CallbackRefused, HostPolicy, Target, Unresolvable, allowed
+from api.uploads import check_callback
+from common import callback_url
+from common.callback_url import (
+    AttemptTimedOut,
+    CallbackRefused,
+    HostPolicy,
+    Target,
+    Unresolvable,
+    allowed,
+    post,
+)
 from common.config import Settings
+from common.errors import InvalidOption
 from common.webhooks import retry_delay, sign, verify
 
 ip = ipaddress.ip_address
@@ -91,3 +106,91 @@ def test_retries_back_off_doubling_up_to_half_the_visibility_timeout():
     settings = Settings(webhook_backoff=2)
     assert [retry_delay(settings, n) for n in (1, 2, 3, 4)] == [2, 4, 8, 16]
     assert retry_delay(settings, 40) == retry_delay(settings, 10**6) == settings.visibility_timeout / 2
+
+
+@pytest.mark.parametrize("address", [
+    "64:ff9b::a00:1", "64:ff9b::a9fe:a9fe", "64:ff9b::7f00:1",  # NAT64 to 10.0.0.1, 169.254.169.254, loopback
+    "64:ff9b:1::808:808",  # NAT64 local-use prefix: where it embeds the IPv4 address is the operator's choice
+    "2002:a00:1::", "2002:a9fe:a9fe::1",  # 6to4 of 10.0.0.1, 169.254.169.254
+    "fec0::1",  # site-local (deprecated, but routed by some networks)
+])
+def test_ipv6_addresses_that_lead_to_internal_ones_are_not_public(address):
+    with pytest.raises(CallbackRefused, match="not public"):
+        HostPolicy.parse("").check("internal", [ip(address)])
+
+
+def test_nat64_and_6to4_of_a_public_ipv4_address_may_be_called():
+    HostPolicy.parse("").check("example.com", [ip("64:ff9b::808:808"), ip("2002:808:808::1")])
+
+
+def test_a_dns_lookup_that_hangs_is_refused_after_the_resolve_limit(monkeypatch):
+    release = threading.Event()
+
+    def hanging(*args, **kwargs):
+        release.wait(10)
+        raise socket.gaierror("released")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    monkeypatch.setattr(callback_url, "RESOLVE_SECONDS", 0.3)
+    started = time.monotonic()
+    try:
+        with pytest.raises(Unresolvable, match="did not resolve within 0.3 s"):
+            allowed("https://slow.example/", HostPolicy.parse(""))
+        with pytest.raises(InvalidOption, match="callback_url: .*did not resolve"):  # 400 at submission
+            check_callback("https://slow.example/", Settings(webhook_secret="s"))
+    finally:
+        release.set()
+    assert time.monotonic() - started < 1.5
+
+
+class Trickler:
+    """A loopback server that reads the request, then sends ``answer`` a byte at a time, one every
+    ``every`` seconds (a receiver holding a webhook open)."""
+
+    def __init__(self, answer: bytes, every: float = 0.1) -> None:
+        self.answer, self.every = answer, every
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.stop = threading.Event()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self) -> None:
+        conn, _ = self.listener.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in self.answer:
+                if self.stop.wait(self.every):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.listener.close()
+
+
+def timed_post(server: Trickler, timeout: float) -> tuple[float, int | Exception]:
+    target = Target.parse(f"http://127.0.0.1:{server.port}/hook")
+    started = time.monotonic()
+    try:
+        answer: int | Exception = post(target, ip("127.0.0.1"), b"{}", {}, timeout)
+    except Exception as exc:  # the test looks at which one
+        answer = exc
+    finally:
+        server.close()
+    return time.monotonic() - started, answer
+
+
+def test_a_webhook_answer_whose_body_trickles_counts_by_its_status_at_once():
+    headers = b"HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n"
+    server = Trickler(headers + b"x" * 200, every=0.02)  # headers in ~1 s, then 4 s of body
+    elapsed, answer = timed_post(server, timeout=2)
+    assert answer == 200 and elapsed < 2.5
+
+
+def test_a_webhook_answer_whose_status_line_trickles_times_out_at_the_attempt_timeout():
+    server = Trickler(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", every=0.2)  # 8 s, 0.2 s a byte
+    elapsed, answer = timed_post(server, timeout=1)
+    assert isinstance(answer, AttemptTimedOut) and 0.9 < elapsed < 2, (elapsed, answer)

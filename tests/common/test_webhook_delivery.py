@@ -8,6 +8,7 @@ import time
 
 import pytest
 import urllib3
+from celery.exceptions import SoftTimeLimitExceeded
 
 from common.config import Settings
 from common.jobs import WEBHOOKS_DUE_KEY, JobStore
@@ -20,14 +21,14 @@ SETTINGS = Settings(webhook_secret="s", webhook_allowed_hosts="127.0.0.1", webho
 class Receiver:
     """Answers the given statuses in turn (an exception is raised instead of answered)."""
 
-    def __init__(self, *answers: int | Exception) -> None:
+    def __init__(self, *answers: int | BaseException) -> None:
         self.answers = list(answers)
         self.calls: list[tuple[str, bytes, dict]] = []
 
     def __call__(self, target, address, body, headers, timeout) -> int:
         self.calls.append((str(address), body, headers))
         answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
+        if isinstance(answer, BaseException):
             raise answer
         return answer
 
@@ -117,3 +118,32 @@ def test_only_a_job_with_a_callback_becomes_due_and_an_undone_submission_never(j
     jobs.create("canceled", b"x", {"callback_url": "http://127.0.0.1/"})
     assert jobs.cancel("canceled") == "canceled"
     assert [m.decode() for m in jobs.redis.zrange(WEBHOOKS_DUE_KEY, 0, -1)] == ["canceled"]
+
+
+def test_an_attempt_that_raises_anything_is_retried_then_given_up_at_the_deadline(jobs):
+    settings = SETTINGS.model_copy(update={"webhook_retry_seconds": 5})
+    receiver = Receiver(UnicodeError("label too long"), SoftTimeLimitExceeded(), ZeroDivisionError())
+    delivery = WebhookDelivery(settings, jobs, post=receiver)
+    job_id = ended_job(jobs)
+    first = delivery.attempt(job_id, 1)  # not a network error, but a failed try all the same
+    assert (first.verdict, first.reason, first.retry_in) == ("retry", "UnicodeError", 1)
+    jobs.redis.zadd(WEBHOOKS_DUE_KEY, {job_id: time.time() - 4.5})
+    assert delivery.attempt(job_id, 2).verdict == "retry"  # the soft time limit, before the deadline
+    jobs.redis.zadd(WEBHOOKS_DUE_KEY, {job_id: time.time() - 6})
+    last = delivery.attempt(job_id, 3)
+    assert (last.verdict, last.reason) == ("given_up", "ZeroDivisionError")
+    assert not jobs.redis.zcard(WEBHOOKS_DUE_KEY) and len(receiver.calls) == 3
+    assert not jobs.redis.keys("ocrq:webhook:*")  # neither the lock nor the last-try claim stays behind
+
+
+def test_past_the_deadline_one_try_is_made_even_if_its_worker_dies(jobs):
+    receiver = Receiver(KeyboardInterrupt())  # stands for a worker killed in the middle of the POST
+    delivery = WebhookDelivery(SETTINGS.model_copy(update={"webhook_retry_seconds": 5}), jobs, post=receiver)
+    job_id = ended_job(jobs)
+    jobs.redis.zadd(WEBHOOKS_DUE_KEY, {job_id: time.time() - 6})
+    with pytest.raises(KeyboardInterrupt):
+        delivery.attempt(job_id, 1)
+    assert jobs.redis.zscore(WEBHOOKS_DUE_KEY, job_id) is not None  # still due: the reconciler re-sends it
+    again = delivery.attempt(job_id, 1)
+    assert again.verdict == "given_up" and "last try was made" in again.reason
+    assert len(receiver.calls) == 1 and not jobs.redis.zcard(WEBHOOKS_DUE_KEY)

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from api import create_app
+from api import batches, create_app
 from tests.support.render import render_png
 
 IMAGE = render_png(["Once 1"], size=28)
@@ -104,3 +104,15 @@ def test_a_batch_is_idempotent_too(client, second):
         assert again.status_code == 202 and again.get_json()["batch_id"] == first.get_json()["batch_id"]
     else:
         assert again.status_code == 409 and again.get_json()["error"]["code"] == "idempotency_conflict"
+
+
+def test_a_batch_without_a_key_is_not_hashed(client, monkeypatch):
+    digests = []
+    monkeypatch.setattr(batches, "_digest", lambda upload: digests.append(upload) or b"d")
+    images = [(io.BytesIO(data), f"{i}.png") for i, data in enumerate([IMAGE, OTHER])]
+    response = client.post("/v1/batches", data={"images": images}, content_type="multipart/form-data")
+    assert response.status_code == 202 and digests == []  # no key: no fingerprint to take
+    images = [(io.BytesIO(data), f"{i}.png") for i, data in enumerate([IMAGE, OTHER])]
+    response = client.post("/v1/batches", data={"images": images}, content_type="multipart/form-data",
+                           headers={"Idempotency-Key": f"batch-{uuid.uuid4()}"})
+    assert response.status_code == 202 and len(digests) == 2
