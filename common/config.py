@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     predict_timeout: float = Field(default=30.0, gt=0)
     long_poll_max: float = Field(default=30.0, gt=0)
     worker_concurrency: int | None = Field(default=None, ge=1)
+    # What an `ocrq worker` node consumes: `webhooks`, `ocr` (every priority) or both, comma-separated.
+    # A node without `ocr` loads no model: give webhooks processes of their own (README, Webhooks).
+    worker_queues: str = Field(default="webhooks,ocr",
+                               pattern=r"^\s*(webhooks|ocr)\s*(,\s*(webhooks|ocr)\s*)?$")
     api_workers: int = Field(default=2, ge=1)
     api_threads: int = Field(default=16, ge=1)
     # Seconds between the reconciler's passes; also how old a pending job must be before it is checked.

@@ -44,6 +44,19 @@ def webhook_task_id(job_id: str) -> str:
     return f"{job_id}:webhook"
 
 
+def consumed_queues(spec: str) -> tuple[str, ...]:
+    """The broker queues of OCRQ_WORKER_QUEUES (``webhooks``, ``ocr`` or both), in the order a worker
+    must ask for them: webhooks first, then OCR by priority."""
+    names = {name.strip() for name in spec.split(",")}
+    return tuple(q for q in WORKER_QUEUES if (q == WEBHOOK_QUEUE and "webhooks" in names)
+                 or (q in OCR_QUEUES and "ocr" in names))
+
+
+def consumes_ocr(spec: str) -> bool:
+    """Whether a worker with this OCRQ_WORKER_QUEUES runs OCR (and so needs the model loaded)."""
+    return OCR_QUEUE in consumed_queues(spec)
+
+
 def queue_for(priority: str | None) -> str:
     """The queue of a job's tasks, from its ``priority`` option (none: an older job, normal)."""
     return PRIORITY_QUEUES.get(priority or "normal", OCR_QUEUE)

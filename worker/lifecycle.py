@@ -17,6 +17,7 @@ from common.jobs import worker_key
 from common.queue import JobQueue
 from common.reconcile import Reconciler
 from common.redis_client import connect
+from common.tasks import consumes_ocr
 from worker import metrics
 
 log = logging.getLogger("ocrq.worker")
@@ -42,7 +43,10 @@ def engine():
 
 @worker_process_init.connect
 def _load_engine_after_fork(**_: object) -> None:
-    engine()
+    if consumes_ocr(get_settings().worker_queues):
+        engine()
+    else:
+        log.info("no OCR queue in OCRQ_WORKER_QUEUES: no model loaded (pid %d)", os.getpid())
 
 
 def _heartbeat(hostname: str) -> None:

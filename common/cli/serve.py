@@ -8,7 +8,7 @@ import sys
 import uuid
 
 from common.config import Settings, get_settings
-from common.tasks import WORKER_QUEUES
+from common.tasks import consumed_queues
 
 
 def api_command(settings: Settings, host: str | None = None, port: int | None = None) -> list[str]:
@@ -38,7 +38,8 @@ def worker_command(settings: Settings, concurrency: int | None = None) -> list[s
         "--concurrency", str(concurrency or worker_concurrency(settings)),
         # Webhooks, then OCR by priority: the order counts (common/tasks.py, queue_order_strategy).
         # A name of its own per worker: the heartbeat and the reconciler tell nodes apart by it.
-        "--queues", ",".join(WORKER_QUEUES), "--hostname", f"ocrq@%h-{uuid.uuid4().hex[:8]}",
+        "--queues", ",".join(consumed_queues(settings.worker_queues)),
+        "--hostname", f"ocrq@%h-{uuid.uuid4().hex[:8]}",
         "--without-gossip", "--without-mingle",
     ]
 

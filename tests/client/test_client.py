@@ -29,7 +29,7 @@ def test_submit_wait_and_ocr(live_server, tmp_path):
 def test_map_yields_every_source_as_it_finishes(live_server):
     client = Client(live_server)
     sources = [render_png([f"第{i}页 page {i}"], size=32) for i in range(5)]
-    results = dict((source, job) for source, job in client.map(sources, concurrency=3))
+    results = dict(client.map(sources, concurrency=3))
     assert set(results) == set(sources)
     for i, source in enumerate(sources):
         assert results[source].result["text"].replace(" ", "") == f"第{i}页page{i}"

@@ -12,12 +12,14 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import redis
 import requests
 
+from api import create_app
 from common.jobs import WEBHOOKS_DUE_KEY
 from common.webhooks import ATTEMPT_HEADER, JOB_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.support.render import render_png
-from tests.support.stack import WEBHOOK_SECRET, wait_for
+from tests.support.stack import WEBHOOK_SECRET, WorkerProcess, wait_for
 
 IMAGE = render_png(["Hook 42"], size=28)
 
@@ -153,3 +155,31 @@ def test_predict_takes_no_job_only_options(client, receiver):
         response = client.post("/ocr/predict", data={"image": (io.BytesIO(IMAGE), "a.png"), field: value},
                                content_type="multipart/form-data")
         assert response.status_code == 400 and response.get_json()["error"]["message"].startswith(field)
+
+
+def rss_mb(pid: int) -> float:
+    status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status") if ":" in line)
+    return int(status["VmRSS"].split()[0]) / 1024
+
+
+def test_webhooks_can_have_worker_processes_of_their_own(redis_server, settings, receiver, tmp_path):
+    """OCRQ_WORKER_QUEUES splits the work: an `ocr` node never takes a webhook, a `webhooks` node loads
+    no model and delivers them (so a slow receiver cannot hold up OCR)."""
+    url = redis_server.url.rsplit("/", 1)[0] + "/8"  # a database of its own: the session worker is elsewhere
+    redis.Redis.from_url(url).flushdb()
+    ocr_node = WorkerProcess(url, tmp_path / "ocr.log", OCRQ_WORKER_QUEUES="ocr").start()
+    hook_node = WorkerProcess(url, tmp_path / "hooks.log", OCRQ_WORKER_QUEUES="webhooks").start()
+    try:
+        client = create_app(settings.model_copy(update={"redis_url": url})).test_client()
+        job_id = submit(client, callback_url=f"{receiver.url}/split")
+        assert client.get(f"/v1/jobs/{job_id}?wait=30").get_json()["status"] == "succeeded"
+        [call] = wait_for(lambda: receiver.to("/split"), timeout=15)
+        assert call["headers"][JOB_HEADER] == job_id
+        wait_for(lambda: "ocrq.webhook[" in hook_node.log(), timeout=10)
+        assert "ocrq.webhook[" not in ocr_node.log() and "ocrq.ocr[" in ocr_node.log()
+        assert "loaded in" not in hook_node.log() and "ocrq.ocr[" not in hook_node.log()
+        assert all(rss_mb(pid) < 400 for pid in hook_node.children())  # no model in memory
+    finally:
+        hook_node.stop()
+        ocr_node.stop()
+        redis.Redis.from_url(url).flushdb()

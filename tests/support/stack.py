@@ -14,6 +14,7 @@ import redis
 from common.cli.serve import worker_command
 from common.config import Settings
 from common.jobs import PREFIX
+from common.tasks import consumes_ocr
 
 ROOT = Path(__file__).resolve().parents[2]
 # Webhooks in the test stacks: signed with this secret, to receivers on loopback, retried quickly and
@@ -46,6 +47,9 @@ class WorkerProcess:
         self.log_path = log_path
         self.concurrency = concurrency
         self.env = stack_env(redis_url, OCRQ_WORKER_CONCURRENCY=str(concurrency), **env)
+        # OCRQ_WORKER_QUEUES=webhooks: a node that loads no model (its children say so instead)
+        self.settings = Settings(worker_queues=self.env.get("OCRQ_WORKER_QUEUES", "webhooks,ocr"))
+        self.ready_line = "loaded in" if consumes_ocr(self.settings.worker_queues) else "no model loaded"
         self.process: subprocess.Popen | None = None
         port = env.get("OCRQ_WORKER_METRICS_PORT")  # the worker's own /metrics, when asked for
         self.metrics_url = f"http://127.0.0.1:{port}/metrics" if port else None
@@ -53,7 +57,7 @@ class WorkerProcess:
     def start(self, timeout: float = 60.0) -> WorkerProcess:
         client = redis.Redis.from_url(self.redis_url)
         before = set(client.scan_iter(match=f"{PREFIX}worker:*"))
-        command = worker_command(Settings(), self.concurrency)
+        command = worker_command(self.settings, self.concurrency)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True)
@@ -62,7 +66,7 @@ class WorkerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker exited: {self.log_path.read_text()[-2000:]}")
             if set(client.scan_iter(match=f"{PREFIX}worker:*")) - before and \
-                    self.log().count("loaded in") >= self.concurrency:
+                    self.log().count(self.ready_line) >= self.concurrency:
                 return self
             time.sleep(0.1)
         self.stop()  # not left running, unwatched, after the test gave up on it
