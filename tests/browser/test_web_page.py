@@ -124,7 +124,7 @@ def test_recognise_two_images_and_link_lines_to_boxes(page, live_server, tmp_pat
     assert "is-selected" in (boxes.first.get_attribute("class") or "")
 
     page.click("#copy")
-    assert page.locator("#toast").inner_text() == "Copied to the clipboard"
+    expect(page.locator("#toast")).to_have_text("Copied to the clipboard")  # after the clipboard promise
     assert squash(page.evaluate("navigator.clipboard.readText()")) == squash("".join(texts))
 
     jobs.nth(1).click()
