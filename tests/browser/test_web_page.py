@@ -131,8 +131,12 @@ def test_recognise_two_images_and_link_lines_to_boxes(page, live_server, tmp_pat
     assert page.locator("#result-name").inner_text() == "hello.png"
     assert squash(page.locator("#lines .line-text").first.inner_text()) == "Hello你好"
 
-    if os.environ.get("OCRQ_SCREENSHOT"):
-        jobs.first.click()
+    if os.environ.get("OCRQ_SCREENSHOT"):  # the README's picture: the same invoice in the default mode
+        page.check("input[name=enhance][value=auto]")
+        page.set_input_files("#file-input", [str(invoice)])
+        page.click("#recognise")
+        expect(page.locator(".job[data-status=succeeded]")).to_have_count(3, timeout=90_000)
+        assert squash(NOTE) in map(squash, page.locator("#lines .line-text").all_inner_texts())
         page.set_viewport_size({"width": 1280, "height": 900})
         page.hover("#lines .line >> nth=4")
         expect(page.locator("#toast")).not_to_have_class(re.compile("is-shown"), timeout=5_000)
