@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from common.cli import build_parser
+from common.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,8 +25,8 @@ def test_services_and_dependencies(compose):
     always = {name for name, service in services.items() if "profiles" not in service}
     assert always == {"redis", "api", "worker"}
     assert {name: services[name]["profiles"] for name in services if "profiles" in services[name]} == {
-        "prometheus": ["monitoring"], "flower": ["monitoring"]}  # optional: --profile monitoring
-    for name in ("api", "worker", "flower"):
+        "prometheus": ["monitoring"], "flower": ["monitoring"], "webhooks": ["webhooks"]}
+    for name in ("api", "worker", "flower", "webhooks"):
         assert services[name]["depends_on"] == {"redis": {"condition": "service_healthy"}}
         assert services[name]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
     for name, service in services.items():
@@ -49,11 +50,21 @@ def test_workers_can_be_scaled(compose):
 
 def test_commands_are_real_ocrq_subcommands(compose):
     parser = build_parser()
-    for name in ("api", "worker"):
+    for name, handler in (("api", "run_api"), ("worker", "run_worker"), ("webhooks", "run_worker")):
         command = compose["services"][name]["command"]
         assert command[0] == "ocrq"
         args = parser.parse_args(command[1:])
-        assert args.handler.__name__ == f"run_{name}"
+        assert args.handler.__name__ == handler
+
+
+def test_webhooks_can_be_split_from_ocr(compose):
+    """The optional webhooks service consumes webhooks only; the workers' queues are the operator's."""
+    services = compose["services"]
+    assert Settings(worker_queues=services["webhooks"]["environment"]["OCRQ_WORKER_QUEUES"]).worker_queues \
+        == "webhooks"
+    assert services["worker"]["environment"]["OCRQ_WORKER_QUEUES"] == "${OCRQ_WORKER_QUEUES:-webhooks,ocr}"
+    for name in ("OCRQ_WEBHOOK_SECRET", "OCRQ_WEBHOOK_ALLOWED_HOSTS"):  # it signs and checks like the rest
+        assert services["webhooks"]["environment"][name] == services["worker"]["environment"][name]
 
 
 def test_healthcheck_module_exists(compose):
