@@ -17,7 +17,7 @@ from werkzeug.datastructures import FileStorage
 
 from api import context, idempotency
 from api.idempotency import idempotent
-from api.jobs import _wait_seconds
+from api.jobs import _wait_seconds, valid_id
 from api.openapi import Reply, _fields, operation
 from api.uploads import check_upload, read_options
 from common.batches import BatchItem, BatchStore, display_name, overall_status
@@ -45,13 +45,6 @@ def _files_body() -> dict:
             "content": {"multipart/form-data": {"schema": {
                 "type": "object", "properties": {FIELD: images, **_fields(JobOptions)},
                 "required": [FIELD]}}}}
-
-
-def _valid_id(batch_id: str) -> str:
-    try:
-        return str(uuid.UUID(batch_id))
-    except ValueError:
-        raise NotFound(f"no batch {batch_id[:64]!r}") from None
 
 
 @blueprint.post("")
@@ -137,7 +130,7 @@ def _store_batch(files: list[FileStorage], options: dict[str, str], settings: Se
            {200: Reply(BatchDocument, "The batch")}, errors=(400, 404, 503), query=JobQuery,
            tags=("batches",))
 def get_batch(batch_id: str):
-    batch_id = _valid_id(batch_id)
+    batch_id = valid_id(batch_id, "batch")
     wait = _wait_seconds(request.args.get("wait"))
     document = batches().view(batch_id, context.owner(), wait)
     if document is None:

@@ -25,11 +25,12 @@ def job_document(job: Job) -> dict:
     return JobDocument.model_validate(document).dump()
 
 
-def _valid_id(job_id: str) -> str:
+def valid_id(value: str, kind: str = "job") -> str:
+    """A job's (or batch's) id in canonical form; NotFound for anything that is not a UUID."""
     try:
-        return str(uuid.UUID(job_id))
+        return str(uuid.UUID(value))
     except ValueError:
-        raise NotFound(f"no job {job_id[:64]!r}") from None
+        raise NotFound(f"no {kind} {value[:64]!r}") from None
 
 
 @blueprint.post("")
@@ -65,7 +66,7 @@ def submit_job():
 @operation("Read a job, or long-poll it with `?wait=N`", {200: Reply(JobDocument, "The job")},
            errors=(400, 404, 503), query=JobQuery, tags=("jobs",))
 def get_job(job_id: str):
-    job_id = _valid_id(job_id)
+    job_id = valid_id(job_id)
     wait = _wait_seconds(request.args.get("wait"))
     store = context.store()
     job = store.wait(job_id, wait, context.owner()) if wait > 0 else store.get(job_id, context.owner())
@@ -78,7 +79,7 @@ def get_job(job_id: str):
 @operation("Cancel a queued or running job, or delete a finished one",
            {200: Reply(JobRemoved, "Canceled or deleted")}, errors=(404, 503), tags=("jobs",))
 def delete_job(job_id: str):
-    job_id = _valid_id(job_id)
+    job_id = valid_id(job_id)
     outcome = context.queue().cancel(job_id, context.owner())
     if outcome == "missing":
         raise NotFound(f"no job {job_id} (unknown, expired or deleted)")
