@@ -26,7 +26,7 @@ from common.tasks import PAGE_TASK, page_task_id, queue_for
 from worker import metrics
 from worker.celery_app import app
 from worker.lifecycle import engine
-from worker.tasks import fail, inject_fault, notify, patiently, store
+from worker.tasks import exhausted, fail, inject_fault, notify, patiently, store
 
 log = logging.getLogger("ocrq.worker")
 _pages: PageStore | None = None
@@ -70,10 +70,8 @@ def ocr_page(self, job_id: str, page: int) -> str:
     claim = patiently(lambda: pages.claim(job_id, page, settings.max_attempts, node, pid))
     if not claim.should_run:
         log.info("job %s page %s skipped: %s", job_id, page, claim.verdict)
-        if claim.verdict == "exhausted":  # the claim failed the whole document (worker_lost)
-            ended = patiently(lambda: jobs.get(job_id))
-            metrics.job_finished(ended, "failed", "worker_lost")
-            notify(job_id, ended)
+        if claim.verdict == "exhausted":  # the claim failed the whole document
+            exhausted(job_id)
         return claim.verdict
     job = patiently(lambda: jobs.get(job_id))
     data = patiently(lambda: jobs.upload(job_id))

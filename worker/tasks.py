@@ -71,6 +71,14 @@ def notify(job_id: str, job: Job | None) -> None:
                     job_id, type(exc).__name__)
 
 
+def exhausted(job_id: str) -> None:
+    """A claim just failed the job (``worker_lost`` after OCRQ_MAX_ATTEMPTS deliveries): count it and send
+    its webhook, as any other end of a job."""
+    ended = patiently(lambda: store().get(job_id))
+    metrics.job_finished(ended, "failed", "worker_lost")
+    notify(job_id, ended)
+
+
 def inject_fault(fault: str) -> None:
     """Test-only faults (OCRQ_FAULT_INJECTION=1): ``crash`` kills this process, ``sleep:N``, ``raise``."""
     if fault == "crash":
@@ -89,10 +97,8 @@ def ocr_job(self, job_id: str) -> str:
     claim = patiently(lambda: jobs.claim(job_id, settings.max_attempts, node))
     if not claim.should_run:
         log.info("job %s skipped: %s", job_id, claim.verdict)
-        if claim.verdict == "exhausted":  # the claim itself failed the job (worker_lost)
-            ended = patiently(lambda: jobs.get(job_id))
-            metrics.job_finished(ended, "failed", "worker_lost")
-            notify(job_id, ended)
+        if claim.verdict == "exhausted":
+            exhausted(job_id)
         return claim.verdict
     job = patiently(lambda: jobs.get(job_id))
     if job is not None and job.document:  # a PDF or multi-page TIFF: one task per page

@@ -9,9 +9,7 @@ restarting Redis never disturbs the session fixtures other tests share.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
 import time
 from collections import Counter
@@ -28,7 +26,7 @@ from common.config import Settings
 from common.embedded_redis import EmbeddedRedis, free_port
 from common.jobs import FINISHED, job_key
 from tests.support.render import encode, font
-from tests.support.stack import ROOT, WorkerProcess, stack_env
+from tests.support.stack import ROOT, WorkerProcess, stack_env, stop_gracefully
 
 # Every scenario's figures, printed again in the terminal summary (see conftest).
 REPORTS: list[dict] = []
@@ -116,14 +114,7 @@ class ApiServer:
         return [self.process.pid, *children_of(self.process.pid)]
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_gracefully(self.process, timeout)
 
 
 class Stack:

@@ -87,14 +87,19 @@ class WorkerProcess:
         return pid
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_gracefully(self.process, timeout)
+
+
+def stop_gracefully(process: subprocess.Popen | None, timeout: float = 30.0) -> None:
+    """SIGTERM a subprocess started in a session of its own; SIGKILL its whole group after ``timeout``."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
