@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-dev
 CHROMIUM := /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install browser screenshot bench clean
+.PHONY: help run test lint install browser screenshot bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,8 +22,11 @@ install: $(STAMP)  ## create .venv and install ocrq with its engine and test too
 run: $(STAMP)  ## start everything on this machine (embedded Redis, API, one worker) on 127.0.0.1:5000
 	$(BIN)/ocrq up
 
-test: $(STAMP) browser  ## run every test (starts its own Redis and workers)
+test: $(STAMP) browser lint  ## run every test (starts its own Redis and workers), after the lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff (style, and imports by the package's name only)
+	$(BIN)/ruff check .
 
 browser: $(CHROMIUM)  ## install Debian's chromium for the browser tests, if it is missing (needs root)
 
@@ -42,4 +45,4 @@ screenshot: $(STAMP) browser  ## redo docs/screenshot.png (the web page with a f
 	OCRQ_SCREENSHOT=docs/screenshot.png $(BIN)/python -m pytest -q tests/browser -k two_images
 
 clean:  ## remove the virtual environment and local state
-	rm -rf $(VENV) .ocrq *.egg-info
+	rm -rf $(VENV) .ocrq *.egg-info build

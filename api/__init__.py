@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from common.config import Settings, get_settings
-from common.queue import JobQueue
+from ocrq.config import Settings, get_settings
+from ocrq.queue import JobQueue
 
 
 def create_app(settings: Settings | None = None, queue: JobQueue | None = None) -> Flask:
     """The Flask app with one blueprint per resource; ``queue`` may be injected by tests."""
-    from api import auth, batches, errors, health, jobs, logcontext, metrics, openapi, predict
-    from api.limits import UploadDeadline
+    from ocrq.api import auth, batches, errors, health, jobs, logcontext, metrics, openapi, predict
+    from ocrq.api.limits import UploadDeadline
 
     settings = settings or get_settings()
     app = Flask(__name__)
@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
     auth.register(app, settings.api_key_set, drain_limit=app.config["MAX_CONTENT_LENGTH"])
     for module in (health, jobs, predict, batches):
         app.register_blueprint(module.blueprint)
-    from api.web import blueprint as web_page  # the page at /, built only on the public job API
+    from ocrq.api.web import blueprint as web_page  # the page at /, built only on the public job API
     app.register_blueprint(web_page)
     openapi.register(app)  # /openapi.json and /docs
 

@@ -13,8 +13,8 @@ import hmac
 
 from flask import Flask, g, request
 
-from api.errors import error_response
-from api.limits import discard_body
+from ocrq.api.errors import error_response
+from ocrq.api.limits import discard_body
 
 PROTECTED = ("/v1", "/ocr")
 

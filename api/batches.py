@@ -15,15 +15,15 @@ import redis
 from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.datastructures import FileStorage
 
-from api import context, idempotency
-from api.idempotency import idempotent
-from api.jobs import _wait_seconds, valid_id
-from api.openapi import Reply, _fields, operation
-from api.uploads import check_upload, read_options
-from common.batches import BatchItem, BatchStore, display_name, overall_status
-from common.config import Settings
-from common.errors import BadRequest, NotFound, OcrqError, PayloadTooLarge
-from common.schemas import BatchAccepted, BatchDocument, JobOptions, JobQuery
+from ocrq.api import context, idempotency
+from ocrq.api.idempotency import idempotent
+from ocrq.api.jobs import _wait_seconds, valid_id
+from ocrq.api.openapi import Reply, _fields, operation
+from ocrq.api.uploads import check_upload, read_options
+from ocrq.batches import BatchItem, BatchStore, display_name, overall_status
+from ocrq.config import Settings
+from ocrq.errors import BadRequest, NotFound, OcrqError, PayloadTooLarge
+from ocrq.schemas import BatchAccepted, BatchDocument, JobOptions, JobQuery
 
 blueprint = Blueprint("batches", __name__, url_prefix="/v1/batches")
 FIELD = "images"

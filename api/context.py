@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import current_app, g
 
-from common.config import Settings
-from common.jobs import JobStore
-from common.queue import JobQueue
+from ocrq.config import Settings
+from ocrq.jobs import JobStore
+from ocrq.queue import JobQueue
 
 
 def settings() -> Settings:

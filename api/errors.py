@@ -8,9 +8,9 @@ import redis
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from api.limits import discard_body
-from common.errors import OcrqError
-from common.schemas import ErrorBody, ErrorResponse
+from ocrq.api.limits import discard_body
+from ocrq.errors import OcrqError
+from ocrq.schemas import ErrorBody, ErrorResponse
 
 log = logging.getLogger("ocrq.api")
 

@@ -1,4 +1,4 @@
-"""gunicorn's configuration for the API (``gunicorn -c python:api.gunicorn_conf``; ``ocrq api`` passes it).
+"""gunicorn's configuration for the API (``-c python:ocrq.api.gunicorn_conf``; ``ocrq api`` passes it).
 
 - Logs: gunicorn's own (``gunicorn.error``) and its access log go through the same JSON formatter as the
   app's (common/logs.py); an access line keeps method, path, status, size and duration, never headers.
@@ -10,9 +10,9 @@ The command line sets everything else (bind, workers, threads, timeouts: common/
 
 from __future__ import annotations
 
-from common import logs as _logs
-from common import metrics_dir as _metrics_dir
-from common.config import get_settings as _settings
+from ocrq import logs as _logs
+from ocrq import metrics_dir as _metrics_dir
+from ocrq.config import get_settings as _settings
 
 _metrics_dir.ensure("api")  # at import, in the master: every worker forked later inherits it
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from api import context
-from api.errors import error_response
-from api.openapi import Reply, operation
-from common.jobs import PREFIX
-from common.schemas import ErrorResponse, Health, Ready
+from ocrq.api import context
+from ocrq.api.errors import error_response
+from ocrq.api.openapi import Reply, operation
+from ocrq.jobs import PREFIX
+from ocrq.schemas import ErrorResponse, Health, Ready
 
 blueprint = Blueprint("health", __name__)
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from flask import Response, request
 
-from api import context
-from common.errors import InvalidOption
-from common.idempotency import Claim, IdempotencyStore, StoredResponse, fingerprint
+from ocrq.api import context
+from ocrq.errors import InvalidOption
+from ocrq.idempotency import Claim, IdempotencyStore, StoredResponse, fingerprint
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotency-Replayed"

@@ -6,14 +6,14 @@ import uuid
 
 from flask import Blueprint, jsonify, request, url_for
 
-from api import context, idempotency, logcontext, metrics
-from api.idempotency import idempotent
-from api.openapi import Reply, operation
-from api.uploads import read_image, read_options
-from common.errors import NotFound
-from common.jobs import Job
-from common.metrics import JOBS_FINISHED
-from common.schemas import JobAccepted, JobDocument, JobQuery, JobRemoved
+from ocrq.api import context, idempotency, logcontext, metrics
+from ocrq.api.idempotency import idempotent
+from ocrq.api.openapi import Reply, operation
+from ocrq.api.uploads import read_image, read_options
+from ocrq.errors import NotFound
+from ocrq.jobs import Job
+from ocrq.metrics import JOBS_FINISHED
+from ocrq.schemas import JobAccepted, JobDocument, JobQuery, JobRemoved
 
 blueprint = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 

@@ -11,7 +11,7 @@ import time
 
 from flask import request
 
-from common.errors import RequestTimeout
+from ocrq.errors import RequestTimeout
 
 
 class DeadlineInput:

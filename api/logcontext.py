@@ -7,7 +7,7 @@ import logging
 
 from flask import Flask, request
 
-from common import logs
+from ocrq import logs
 
 log = logging.getLogger("ocrq.api")
 

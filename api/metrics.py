@@ -15,11 +15,11 @@ from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from api import context
-from api.openapi import Reply, operation
-from common.jobs import PENDING_KEY, PREFIX
-from common.metrics import CONTENT_TYPE, exposition
-from common.queue import JobQueue
+from ocrq.api import context
+from ocrq.api.openapi import Reply, operation
+from ocrq.jobs import PENDING_KEY, PREFIX
+from ocrq.metrics import CONTENT_TYPE, exposition
+from ocrq.queue import JobQueue
 
 HTTP_REQUESTS = Counter("ocrq_http_requests", "HTTP requests answered, by method, route and status",
                         ["method", "route", "status"])

@@ -18,9 +18,9 @@ from flask import Blueprint, Flask, current_app, jsonify
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from api.auth import is_protected
-from common.images import CONTENT_TYPES
-from common.schemas import ErrorResponse, JobOptions
+from ocrq.api.auth import is_protected
+from ocrq.images import CONTENT_TYPES
+from ocrq.schemas import ErrorResponse, JobOptions
 
 REF = "#/components/schemas/{model}"
 # What an upload may be: an image, or a document (PDF, multi-page TIFF) whose pages become tasks.
@@ -244,7 +244,7 @@ def openapi_json():
 
 
 def register(app: Flask) -> None:
-    from api import docs
+    from ocrq.api import docs
 
     app.register_blueprint(blueprint)
     app.register_blueprint(docs.blueprint)

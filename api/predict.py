@@ -10,11 +10,11 @@ import time
 
 from flask import Blueprint, jsonify, request, url_for
 
-from api import context, logcontext, metrics
-from api.openapi import Reply, operation
-from api.uploads import read_image, read_options
-from common.errors import status_for_code
-from common.schemas import ErrorResponse, PredictFailure, PredictOptions, PredictPending, PredictResult
+from ocrq.api import context, logcontext, metrics
+from ocrq.api.openapi import Reply, operation
+from ocrq.api.uploads import read_image, read_options
+from ocrq.errors import status_for_code
+from ocrq.schemas import ErrorResponse, PredictFailure, PredictOptions, PredictPending, PredictResult
 
 blueprint = Blueprint("predict", __name__)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Request
 
-from common.callback_url import CallbackRefused, HostPolicy, allowed
-from common.config import Settings
-from common.documents import DocumentInfo, inspect
-from common.errors import BadRequest, InvalidOption, PayloadTooLarge
-from common.schemas import JobOptions, PredictOptions
+from ocrq.callback_url import CallbackRefused, HostPolicy, allowed
+from ocrq.config import Settings
+from ocrq.documents import DocumentInfo, inspect
+from ocrq.errors import BadRequest, InvalidOption, PayloadTooLarge
+from ocrq.schemas import JobOptions, PredictOptions
 
 FIELD = "image"
 

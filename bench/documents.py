@@ -35,7 +35,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `common` impo
 
 from bench.data import DEFAULT_DATA_ROOT, REPO, read_pages  # noqa: E402
 from bench.service import Api  # noqa: E402
-from common.embedded_redis import EmbeddedRedis  # noqa: E402
+from ocrq.embedded_redis import EmbeddedRedis  # noqa: E402
 from tests.support.stack import WorkerProcess  # noqa: E402
 
 DPI = 150

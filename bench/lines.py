@@ -33,11 +33,11 @@ from rapidfuzz.distance import Levenshtein  # noqa: E402
 
 from bench.data import DEFAULT_DATA_ROOT, OUT, load  # noqa: E402
 from bench.metric import assign, normalise  # noqa: E402
-from common.config import Settings  # noqa: E402
-from common.ocr import OcrEngine  # noqa: E402
-from common.ocr.enhance import unsharp_mask  # noqa: E402
-from common.ocr.geometry import crop_line  # noqa: E402
-from common.ocr.quality import edge_sharpness  # noqa: E402
+from ocrq.config import Settings  # noqa: E402
+from ocrq.ocr import OcrEngine  # noqa: E402
+from ocrq.ocr.enhance import unsharp_mask  # noqa: E402
+from ocrq.ocr.geometry import crop_line  # noqa: E402
+from ocrq.ocr.quality import edge_sharpness  # noqa: E402
 
 Filter = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (crop (h, w, 3), prepared (48, W, 3)) -> line
 

@@ -30,8 +30,8 @@ SETTINGS = {"arena on (default)": "true", "arena off": "false"}
 # Runs in the child: the engine, the pages, then RSS now, peak RSS and seconds per page, as JSON.
 CHILD = """
 import json, resource, sys, time
-from common.config import Settings
-from common.ocr import OcrEngine
+from ocrq.config import Settings
+from ocrq.ocr import OcrEngine
 engine = OcrEngine.from_settings(Settings(ort_threads=2))
 paths = sys.argv[1:]
 start = time.perf_counter()

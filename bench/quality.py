@@ -22,11 +22,11 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.data import DEFAULT_DATA_ROOT, DEFAULT_DATASETS, load  # noqa: E402
-from common.config import Settings  # noqa: E402
-from common.ocr import OcrEngine  # noqa: E402
-from common.ocr.auto import AutoParams, line_sharpness  # noqa: E402
-from common.ocr.geometry import crop_line  # noqa: E402
-from common.ocr.quality import measure_page, median_grey, text_height  # noqa: E402
+from ocrq.config import Settings  # noqa: E402
+from ocrq.ocr import OcrEngine  # noqa: E402
+from ocrq.ocr.auto import AutoParams, line_sharpness  # noqa: E402
+from ocrq.ocr.geometry import crop_line  # noqa: E402
+from ocrq.ocr.quality import measure_page, median_grey, text_height  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

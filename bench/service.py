@@ -29,9 +29,9 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `common` impo
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.data import DEFAULT_DATA_ROOT, REPO, load  # noqa: E402
-from common.cli.serve import api_command  # noqa: E402
-from common.config import Settings  # noqa: E402
-from common.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
+from ocrq.cli.serve import api_command  # noqa: E402
+from ocrq.config import Settings  # noqa: E402
+from ocrq.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
 from tests.support.stack import WorkerProcess  # noqa: E402
 
 
@@ -97,7 +97,7 @@ def throughput(base: str, pages: list[bytes], clients: int) -> float:
 
 
 def in_process_throughput(pages: list[bytes], threads: int) -> float:
-    from common.ocr import OcrEngine
+    from ocrq.ocr import OcrEngine
 
     engine = OcrEngine.from_settings(Settings(ort_threads=threads))
     engine.run(pages[0])

@@ -46,7 +46,7 @@ def _box4(points) -> list[list[float]]:
 
 
 class OcrqSystem(System):
-    """ocrq's engine (common.ocr) with a model pack and an enhancement mode, fed the file's bytes.
+    """ocrq's engine (ocrq.ocr) with a model pack and an enhancement mode, fed the file's bytes.
 
     `pack` or `enhance` None means the engine's default (Settings, so OCRQ_* variables apply).
     `overrides` ({"det.thresh": "0.2", ...}) replace single hyper-parameters for ablations: see
@@ -61,8 +61,8 @@ class OcrqSystem(System):
         overrides: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
-        from common.config import Settings
-        from common.ocr import OcrEngine
+        from ocrq.config import Settings
+        from ocrq.ocr import OcrEngine
 
         settings = Settings(ort_threads=threads, **({"model_pack": pack} if pack else {}))
         self.enhance = enhance or settings.enhance_default

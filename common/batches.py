@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from common.jobs import FINISHED, PREFIX, Job, JobStore, events_channel, job_key, now_iso
+from ocrq.jobs import FINISHED, PREFIX, Job, JobStore, events_channel, job_key, now_iso
 
 # The overall status of a finished batch: every item succeeded, some did, none did.
 BATCH_FINISHED = ("succeeded", "partial", "failed")

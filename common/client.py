@@ -2,7 +2,7 @@
 
 Needs only ``requests``: it imports nothing of the server (no Flask, Celery, Redis or onnxruntime).
 
-    from common.client import Client
+    from ocrq.client import Client
     client = Client("http://127.0.0.1:5000")
     print(client.ocr("invoice.jpg")["text"])
     for path, job in client.map(["a.png", "b.png"], concurrency=4):

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from common.errors import ConfigError
+from ocrq.errors import ConfigError
 
 EnhanceMode = Literal["off", "seed", "auto"]
 ENHANCE_MODES: tuple[str, ...] = ("off", "seed", "auto")

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from PIL import Image
 
-from common.errors import (
+from ocrq.errors import (
     EncryptedDocument,
     ImageTooLarge,
     TooManyPages,
@@ -27,7 +27,7 @@ from common.errors import (
     UndecodableImage,
     UnsupportedImage,
 )
-from common.images import decode, probe
+from ocrq.images import decode, probe
 
 PDF_SIGNATURE = b"%PDF-"
 _PDFIUM = threading.Lock()
@@ -58,7 +58,7 @@ def looks_like_pdf(data: bytes) -> bool:
 
 def inspect(data: bytes, max_pixels: int, max_pages: int, dpi: int) -> DocumentInfo | None:
     """``None`` for a single image; the document for a PDF or a multi-page TIFF. Raises the typed errors
-    of ``common.errors`` (415 not an image nor a PDF, 422 unreadable, encrypted, too many pages)."""
+    of ``ocrq.errors`` (415 not an image nor a PDF, 422 unreadable, encrypted, too many pages)."""
     try:
         info = probe(data, max_pixels)
     except UnsupportedImage:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import redis
 
-from common.errors import ConfigError
+from ocrq.errors import ConfigError
 
 
 def redis_server_binary() -> str:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import redis
 
-from common.errors import IdempotencyConflict
-from common.jobs import PREFIX
+from ocrq.errors import IdempotencyConflict
+from ocrq.jobs import PREFIX
 
 PENDING_SECONDS = 60
 WAIT_SECONDS = 10.0  # how long a concurrent duplicate waits for the first request's answer

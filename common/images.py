@@ -1,7 +1,7 @@
 """Image probing and decoding with Pillow: format and size from the header first, full decode second.
 
 The API calls :func:`probe` to refuse non-images and pixel bombs cheaply; the worker calls :func:`decode`
-to get the pixels. Both raise the typed errors of ``common.errors``, never Pillow's own.
+to get the pixels. Both raise the typed errors of ``ocrq.errors``, never Pillow's own.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from struct import error as struct_error  # Pillow leaks struct.error on corrupt
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from common.errors import ImageTooLarge, UndecodableImage, UnsupportedImage
+from ocrq.errors import ImageTooLarge, UndecodableImage, UnsupportedImage
 
 # Pillow format names ocrq accepts (GIF: first frame only; a TIFF of several pages is a document whose
 # pages are decoded one by one, see common/documents.py).

@@ -124,7 +124,7 @@ def dict_config(level: str = "INFO", fmt: str = "json") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"ocrq": {"()": "common.logs.formatter", "fmt": fmt}},
+        "formatters": {"ocrq": {"()": "ocrq.logs.formatter", "fmt": fmt}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "ocrq",
                                 "stream": "ext://sys.stderr"}},
         "root": {"level": level.upper(), "handlers": ["stderr"]},

@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, generate_lat
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from common.metrics_dir import ENV
+from ocrq.metrics_dir import ENV
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import redis
 
-from common.jobs import Claim, job_key, job_keys, now_iso, pages_key, webhook_due
+from ocrq.jobs import Claim, job_key, job_keys, now_iso, pages_key, webhook_due
 
 # How the joined ``text`` of a document separates its pages (common/formats.py writes the same).
 PAGE_SEPARATOR = "\n\f\n"

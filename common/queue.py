@@ -13,11 +13,11 @@ from typing import Any
 import redis
 from celery import Celery
 
-from common.config import Settings
-from common.errors import QueueFull, ServiceUnavailable
-from common.jobs import Job, JobStore
-from common.redis_client import connect
-from common.tasks import (
+from ocrq.config import Settings
+from ocrq.errors import QueueFull, ServiceUnavailable
+from ocrq.jobs import Job, JobStore
+from ocrq.redis_client import connect
+from ocrq.tasks import (
     OCR_QUEUES,
     OCR_TASK,
     PAGE_TASK,
@@ -27,7 +27,7 @@ from common.tasks import (
     page_task_id,
     queue_for,
 )
-from common.webhooks import WebhookOutbox, send_webhook
+from ocrq.webhooks import WebhookOutbox, send_webhook
 
 log = logging.getLogger("ocrq.queue")
 

@@ -41,10 +41,10 @@ from collections.abc import Callable, Iterable
 
 import redis
 
-from common.jobs import FINISHED, JobStore, worker_key
-from common.pages import PageStore
-from common.tasks import BROKER_UNACKED_KEY, WORKER_QUEUES, page_task_id, webhook_task_id
-from common.webhooks import WebhookOutbox
+from ocrq.jobs import FINISHED, JobStore, worker_key
+from ocrq.pages import PageStore
+from ocrq.tasks import BROKER_UNACKED_KEY, WORKER_QUEUES, page_task_id, webhook_task_id
+from ocrq.webhooks import WebhookOutbox
 
 log = logging.getLogger("ocrq.reconcile")
 LOCK_KEY = "ocrq:reconciler"

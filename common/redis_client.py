@@ -6,8 +6,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from common.config import Settings
-from common.errors import ConfigError
+from ocrq.config import Settings
+from ocrq.errors import ConfigError
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 

@@ -18,8 +18,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from common.config import EnhanceMode
-from common.errors import InvalidOption
+from ocrq.config import EnhanceMode
+from ocrq.errors import InvalidOption
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 Priority = Literal["high", "normal", "low"]

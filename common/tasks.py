@@ -9,9 +9,9 @@ from __future__ import annotations
 import ssl
 from urllib.parse import parse_qsl, urlsplit
 
-from common.config import Settings
-from common.errors import ConfigError
-from common.redis_client import redis_url
+from ocrq.config import Settings
+from ocrq.errors import ConfigError
+from ocrq.redis_client import redis_url
 
 OCR_TASK = "ocrq.ocr"
 # One page of a multi-page document (worker/documents.py); ocrq.ocr splits a document into these.

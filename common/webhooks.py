@@ -30,12 +30,12 @@ import urllib3
 from celery import Celery
 from pydantic import ValidationError
 
-from common import callback_url
-from common.callback_url import CallbackRefused, HostPolicy, Unresolvable, allowed
-from common.config import Settings
-from common.jobs import PREFIX, WEBHOOKS_DUE_KEY, Job, JobStore
-from common.schemas import job_document
-from common.tasks import SEND_RETRY_POLICY, WEBHOOK_QUEUE, WEBHOOK_TASK, webhook_task_id
+from ocrq import callback_url
+from ocrq.callback_url import CallbackRefused, HostPolicy, Unresolvable, allowed
+from ocrq.config import Settings
+from ocrq.jobs import PREFIX, WEBHOOKS_DUE_KEY, Job, JobStore
+from ocrq.schemas import job_document
+from ocrq.tasks import SEND_RETRY_POLICY, WEBHOOK_QUEUE, WEBHOOK_TASK, webhook_task_id
 
 log = logging.getLogger("ocrq.webhooks")
 TIMESTAMP_HEADER = "X-Ocrq-Timestamp"

@@ -9,15 +9,15 @@ import pytest
 import redis
 from werkzeug.serving import make_server
 
-from common.config import Settings
-from common.embedded_redis import EmbeddedRedis, free_port
+from ocrq.config import Settings
+from ocrq.embedded_redis import EmbeddedRedis, free_port
 from tests.support.stack import WEBHOOK_SECRET, WorkerProcess
 
 
 @pytest.fixture(scope="session")
 def engine():
     """One loaded engine (default model pack, 2 threads) for the whole session: loading is not free."""
-    from common.ocr import OcrEngine
+    from ocrq.ocr import OcrEngine
 
     return OcrEngine.from_settings(Settings(ort_threads=2))
 
@@ -49,7 +49,7 @@ def settings(redis_server) -> Settings:
 
 @pytest.fixture(scope="session")
 def app(settings):
-    from api import create_app
+    from ocrq.api import create_app
 
     return create_app(settings)
 

@@ -17,16 +17,16 @@ import time
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from common.config import get_settings
-from common.documents import DocumentInfo, render_page
-from common.errors import OcrqError
-from common.jobs import Job, upload_key
-from common.pages import PageStore
-from common.tasks import PAGE_TASK, page_task_id, queue_for
-from worker import metrics
-from worker.celery_app import app
-from worker.lifecycle import engine
-from worker.tasks import exhausted, fail, inject_fault, notify, patiently, store
+from ocrq.config import get_settings
+from ocrq.documents import DocumentInfo, render_page
+from ocrq.errors import OcrqError
+from ocrq.jobs import Job, upload_key
+from ocrq.pages import PageStore
+from ocrq.tasks import PAGE_TASK, page_task_id, queue_for
+from ocrq.worker import metrics
+from ocrq.worker.celery_app import app
+from ocrq.worker.lifecycle import engine
+from ocrq.worker.tasks import exhausted, fail, inject_fault, notify, patiently, store
 
 log = logging.getLogger("ocrq.worker")
 _pages: PageStore | None = None

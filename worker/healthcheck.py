@@ -3,9 +3,9 @@
 import socket
 import sys
 
-from common.config import get_settings
-from common.jobs import PREFIX
-from common.redis_client import connect
+from ocrq.config import get_settings
+from ocrq.jobs import PREFIX
+from ocrq.redis_client import connect
 
 
 def main() -> int:

@@ -12,13 +12,13 @@ import time
 
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
-from common.config import get_settings
-from common.jobs import worker_key
-from common.queue import JobQueue
-from common.reconcile import Reconciler
-from common.redis_client import connect
-from common.tasks import consumes_ocr
-from worker import metrics
+from ocrq.config import get_settings
+from ocrq.jobs import worker_key
+from ocrq.queue import JobQueue
+from ocrq.reconcile import Reconciler
+from ocrq.redis_client import connect
+from ocrq.tasks import consumes_ocr
+from ocrq.worker import metrics
 
 log = logging.getLogger("ocrq.worker")
 HEARTBEAT_SECONDS = 5
@@ -30,7 +30,7 @@ def engine():
     """This process's engine, loaded on first use if the pool did not fork (solo/threads pools)."""
     global _engine
     if _engine is None:
-        from common.ocr import OcrEngine  # the API never reaches this import
+        from ocrq.ocr import OcrEngine  # the API never reaches this import
 
         settings = get_settings()
         processes = settings.worker_concurrency or os.cpu_count() or 1

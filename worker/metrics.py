@@ -14,9 +14,9 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import Counter, Histogram, start_http_server
 
-from common.config import Settings
-from common.jobs import Job
-from common.metrics import JOBS_FINISHED, registry
+from ocrq.config import Settings
+from ocrq.jobs import Job
+from ocrq.metrics import JOBS_FINISHED, registry
 
 log = logging.getLogger("ocrq.worker")
 

@@ -17,9 +17,9 @@ from typing import Any
 import celery.apps.worker
 from celery import signals
 
-from common import logs, metrics_dir
-from common.config import get_settings
-from common.redis_client import redact, redis_url
+from ocrq import logs, metrics_dir
+from ocrq.config import get_settings
+from ocrq.redis_client import redact, redis_url
 
 log = logging.getLogger("ocrq.worker")
 
@@ -77,7 +77,7 @@ def _unbind(**_: Any) -> None:
 
 @signals.worker_ready.connect
 def _ready(sender: Any = None, **_: Any) -> None:
-    from worker import metrics
+    from ocrq.worker import metrics
 
     settings = get_settings()
     hostname = getattr(sender, "hostname", None) or ""

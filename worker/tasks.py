@@ -14,15 +14,15 @@ from typing import TypeVar
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
-from common.config import get_settings
-from common.errors import OcrqError
-from common.jobs import Job, JobStore
-from common.redis_client import connect
-from common.tasks import OCR_TASK
-from common.webhooks import send_webhook
-from worker import metrics
-from worker.celery_app import app
-from worker.lifecycle import engine
+from ocrq.config import get_settings
+from ocrq.errors import OcrqError
+from ocrq.jobs import Job, JobStore
+from ocrq.redis_client import connect
+from ocrq.tasks import OCR_TASK
+from ocrq.webhooks import send_webhook
+from ocrq.worker import metrics
+from ocrq.worker.celery_app import app
+from ocrq.worker.lifecycle import engine
 
 log = logging.getLogger("ocrq.worker")
 T = TypeVar("T")
@@ -102,7 +102,7 @@ def ocr_job(self, job_id: str) -> str:
         return claim.verdict
     job = patiently(lambda: jobs.get(job_id))
     if job is not None and job.document:  # a PDF or multi-page TIFF: one task per page
-        from worker.documents import split_document  # here: worker.documents imports this module
+        from ocrq.worker.documents import split_document  # here: ocrq.worker.documents imports this module
 
         return split_document(job)
     data = patiently(lambda: jobs.upload(job_id))

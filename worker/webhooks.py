@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from common.config import get_settings
-from common.tasks import WEBHOOK_TASK
-from common.webhooks import WebhookDelivery, send_webhook
-from worker import metrics
-from worker.celery_app import app
-from worker.tasks import patiently, store
+from ocrq.config import get_settings
+from ocrq.tasks import WEBHOOK_TASK
+from ocrq.webhooks import WebhookDelivery, send_webhook
+from ocrq.worker import metrics
+from ocrq.worker.celery_app import app
+from ocrq.worker.tasks import patiently, store
 
 log = logging.getLogger("ocrq.worker")
 _delivery: WebhookDelivery | None = None

@@ -13,20 +13,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from common.config import ENHANCE_MODES, Settings, get_settings
-from common.documents import inspect, render_page
-from common.errors import OcrqError
+from ocrq.cli.extras import require
 
-if TYPE_CHECKING:  # the engine is imported only when the command runs (onnxruntime is heavy)
-    from common.ocr import OcrEngine
-    from common.ocr.result import OcrResult
+if TYPE_CHECKING:  # imported only when the command runs: the engine is heavy, and an extra (worker)
+    from ocrq.config import Settings
+    from ocrq.ocr import OcrEngine
+    from ocrq.ocr.result import OcrResult
+
+# ocrq.config.ENHANCE_MODES (which needs pydantic, not in a client-only install); tests/cli check both agree
+ENHANCE_CHOICES = ("off", "seed", "auto")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "ocr", help="recognise text in image files and PDFs, in this process (no server needed)")
     parser.add_argument("images", nargs="+", type=Path, metavar="FILE", help="images, PDFs, multi-page TIFFs")
-    parser.add_argument("--enhance", choices=ENHANCE_MODES, default=None,
+    parser.add_argument("--enhance", choices=ENHANCE_CHOICES, default=None,
                         help="image enhancement (default: OCRQ_ENHANCE_DEFAULT)")
     parser.add_argument("--json", action="store_true", help="one JSON object per image")
     parser.set_defaults(handler=run)
@@ -36,6 +38,8 @@ def read_pages(
     engine: OcrEngine, data: bytes, settings: Settings, enhance: str | None
 ) -> Iterator[tuple[int | None, OcrResult]]:
     """(page, OcrResult) for each page of a document, or (None, OcrResult) for a single image."""
+    from ocrq.documents import inspect, render_page
+
     document = inspect(data, settings.max_image_pixels, settings.max_pages, settings.pdf_dpi)
     if document is None:
         yield None, engine.run(data, enhance=enhance)
@@ -46,7 +50,10 @@ def read_pages(
 
 
 def run(args: argparse.Namespace) -> int:
-    from common.ocr import OcrEngine  # heavy: onnxruntime and the models load only for this command
+    require("ocr", "worker")
+    from ocrq.config import get_settings
+    from ocrq.errors import OcrqError
+    from ocrq.ocr import OcrEngine  # heavy: onnxruntime and the models load only for this command
 
     settings = get_settings()
     engine = OcrEngine.from_settings(settings)

@@ -10,8 +10,8 @@ import threading
 import time
 from pathlib import Path
 
-from common.client import ApiError, Client, ClientError, Job
-from common.formats import FORMATS, render
+from ocrq.client import ApiError, Client, ClientError, Job
+from ocrq.formats import FORMATS, render
 
 DEFAULT_SERVER = "http://127.0.0.1:5000"
 

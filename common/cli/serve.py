@@ -6,9 +6,12 @@ import argparse
 import os
 import sys
 import uuid
+from typing import TYPE_CHECKING
 
-from common.config import Settings, get_settings
-from common.tasks import consumed_queues
+from ocrq.cli.extras import require
+
+if TYPE_CHECKING:
+    from ocrq.config import Settings
 
 
 def api_command(settings: Settings, host: str | None = None, port: int | None = None) -> list[str]:
@@ -20,8 +23,8 @@ def api_command(settings: Settings, host: str | None = None, port: int | None = 
         "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "30",
         "--limit-request-line", "8190", "--log-level", settings.log_level.lower(),
         # JSON logs (access log included) and the metrics directory of its processes
-        "--config", "python:api.gunicorn_conf",
-        "api:create_app()",
+        "--config", "python:ocrq.api.gunicorn_conf",
+        "ocrq.api:create_app()",
     ]
 
 
@@ -31,9 +34,11 @@ def worker_concurrency(settings: Settings) -> int:
 
 def worker_command(settings: Settings, concurrency: int | None = None) -> list[str]:
     """A prefork Celery worker; each child process loads one engine after fork."""
+    from ocrq.tasks import consumed_queues
+
     return [
         # --quiet: no banner on stdout; the worker writes JSON lines only ("worker ... ready" has the gist)
-        sys.executable, "-m", "celery", "--quiet", "-A", "worker.celery_app", "worker",
+        sys.executable, "-m", "celery", "--quiet", "-A", "ocrq.worker.celery_app", "worker",
         "--loglevel", settings.log_level, "--pool", "prefork",
         "--concurrency", str(concurrency or worker_concurrency(settings)),
         # Webhooks, then OCR by priority: the order counts (common/tasks.py, queue_order_strategy).
@@ -63,12 +68,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_api(args: argparse.Namespace) -> int:
+    require("api", "api")
+    from ocrq.config import get_settings
+
     command = api_command(get_settings(), args.host, args.port)
     os.execv(command[0], command)
     return 0  # not reached
 
 
 def run_worker(args: argparse.Namespace) -> int:
+    require("worker", "worker")
+    from ocrq.config import get_settings
+
     settings = get_settings()
     command = worker_command(settings, args.concurrency)
     os.execve(command[0], command, worker_env(settings, args.concurrency))

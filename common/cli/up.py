@@ -13,11 +13,7 @@ import sys
 import time
 import urllib.request
 
-from common import metrics_dir
-from common.cli.serve import api_command, worker_command, worker_concurrency, worker_env
-from common.config import get_settings
-from common.embedded_redis import EmbeddedRedis
-from common.redis_client import redact
+from ocrq.cli.extras import require
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -53,6 +49,13 @@ def _stop(process: subprocess.Popen, timeout: float) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    require("up", "all")
+    from ocrq import metrics_dir
+    from ocrq.cli.serve import api_command, worker_command, worker_concurrency, worker_env
+    from ocrq.config import get_settings
+    from ocrq.embedded_redis import EmbeddedRedis
+    from ocrq.redis_client import redact
+
     settings = get_settings()
     host, port = args.host or settings.host, args.port or settings.port
     concurrency = args.concurrency or worker_concurrency(settings)

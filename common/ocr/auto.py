@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from common.ocr.enhance import unsharp_mask
-from common.ocr.quality import edge_sharpness, median_grey
+from ocrq.ocr.enhance import unsharp_mask
+from ocrq.ocr.quality import edge_sharpness, median_grey
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class AutoParams:
     # When the detector enlarged the page and the median edge sharpness of the lines it found is below
     # this, detection is re-run at the page's own scale: enlarging blurred text makes the detector miss it.
     native_below: float = 0.8
-    # A line crop whose edge sharpness (common.ocr.quality.edge_sharpness) is below this is blurred: it is
+    # A line crop whose edge sharpness (ocrq.ocr.quality.edge_sharpness) is below this is blurred: it is
     # sharpened by unsharp masking (Gaussian sigma in crop pixels, amount) before recognition...
     sharpen_below: float = 0.8
     sharpen_sigma: float = 1.5
@@ -34,7 +34,7 @@ class AutoParams:
     # blurred lines are less sure. None keeps the engine's threshold for every line.
     blurred_min_confidence: float | None = 0.3
     # A line read with less confidence than this is read again in its other version (sharpened if it was
-    # not, as cropped if it was) and the more likely reading is kept (common.ocr.retry).
+    # not, as cropped if it was) and the more likely reading is kept (ocrq.ocr.retry).
     retry_below: float = 0.9
     retry_limit: int = 64  # at most this many lines per page get a second look
 
@@ -59,7 +59,7 @@ def sharpen_line(crop: np.ndarray, params: AutoParams) -> np.ndarray:
 
 
 def line_sharpness(crop: np.ndarray) -> float:
-    """Edge sharpness (common.ocr.quality.edge_sharpness) of an (h, w, 3) or (h, w) uint8 line crop."""
+    """Edge sharpness (ocrq.ocr.quality.edge_sharpness) of an (h, w, 3) or (h, w) uint8 line crop."""
     if crop.size == 0:
         return 0.0
     return edge_sharpness(crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY))

@@ -21,7 +21,7 @@ class Reading:
 
     ``path_score`` is the mean log-probability of the best path over the line's own columns (blanks
     included). Unlike ``confidence`` it does not rise when an unsure character is dropped, so it is what
-    compares two readings of the same line (``common.ocr.retry``).
+    compares two readings of the same line (``ocrq.ocr.retry``).
     """
 
     text: str

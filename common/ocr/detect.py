@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pyclipper
 
-from common.ocr.session import TimedModel
+from ocrq.ocr.session import TimedModel
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def detection_size(height: int, width: int, params: DetParams, scale: float | No
     """(H, W) to feed the model: aspect kept, short side >= min_side, long side <= max_side, multiples of 32.
 
     An explicit ``scale`` replaces the min_side rule (``enhance="auto"`` detects blurred pages at
-    ``scale=1.0``, see ``common.ocr.auto``); the long side stays within max_side either way.
+    ``scale=1.0``, see ``ocrq.ocr.auto``); the long side stays within max_side either way.
     """
     if scale is None:
         scale = 1.0

@@ -1,8 +1,8 @@
 """Image enhancement as pure functions: the reference design's steps (grayscale, CLAHE, Otsu binarisation)
-and the unsharp masking ``enhance="auto"`` applies to blurred lines (common.ocr.auto).
+and the unsharp masking ``enhance="auto"`` applies to blurred lines (ocrq.ocr.auto).
 
 The seed design enhanced every image before its CRNN; modern recognisers were trained on colour photos,
-so ``common.ocr.pipeline`` applies these only where the benchmark showed they help (see bench/README.md).
+so ``ocrq.ocr.pipeline`` applies these only where the benchmark showed they help (see bench/README.md).
 """
 
 from __future__ import annotations

@@ -14,10 +14,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.errors import ModelError
-from common.ocr.detect import DetParams
-from common.ocr.orient import OrientParams
-from common.ocr.recognize import RecParams
+from ocrq.errors import ModelError
+from ocrq.ocr.detect import DetParams
+from ocrq.ocr.orient import OrientParams
+from ocrq.ocr.recognize import RecParams
 
 MANIFEST = json.loads((Path(__file__).with_name("manifest.json")).read_text(encoding="utf-8"))
 _IMAGENET = {"mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225)}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from common.ocr.session import TimedModel
+from ocrq.ocr.session import TimedModel
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 One ``OcrEngine`` holds the loaded models; a worker process builds it once and calls ``run`` per job.
 ``enhance`` picks what happens between the stages: ``off`` nothing, ``seed`` the reference design's page
-filters and resize, ``auto`` the measured rules of ``common.ocr.auto`` (dark pages read in the better
+filters and resize, ``auto`` the measured rules of ``ocrq.ocr.auto`` (dark pages read in the better
 polarity, blurred pages detected at their own scale, blurred lines sharpened, unsure lines read twice).
 """
 
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from common.config import ENHANCE_MODES, Settings, get_settings
-from common.errors import InvalidOption
-from common.images import decode
-from common.ocr.auto import (
+from ocrq.config import ENHANCE_MODES, Settings, get_settings
+from ocrq.errors import InvalidOption
+from ocrq.images import decode
+from ocrq.ocr.auto import (
     AutoParams,
     is_blurred_line,
     is_dark_page,
@@ -26,15 +26,15 @@ from common.ocr.auto import (
     sharpen_line,
     text_evidence,
 )
-from common.ocr.detect import Detection, TextDetector, detection_size
-from common.ocr.enhance import SeedSteps, seed_enhance
-from common.ocr.geometry import crop_line, reading_order
-from common.ocr.models import ModelPack, load_pack, read_charset
-from common.ocr.orient import LineOrienter
-from common.ocr.recognize import TextRecognizer
-from common.ocr.result import OcrLine, OcrResult
-from common.ocr.retry import timed_second_look
-from common.ocr.session import TimedModel
+from ocrq.ocr.detect import Detection, TextDetector, detection_size
+from ocrq.ocr.enhance import SeedSteps, seed_enhance
+from ocrq.ocr.geometry import crop_line, reading_order
+from ocrq.ocr.models import ModelPack, load_pack, read_charset
+from ocrq.ocr.orient import LineOrienter
+from ocrq.ocr.recognize import TextRecognizer
+from ocrq.ocr.result import OcrLine, OcrResult
+from ocrq.ocr.retry import timed_second_look
+from ocrq.ocr.session import TimedModel
 
 
 @dataclass(frozen=True)

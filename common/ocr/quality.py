@@ -1,6 +1,6 @@
 """Measured image quality: how blurred, how contrasted, and how tall the text is, in pixels.
 
-``enhance="auto"`` decides from these numbers (``common.ocr.auto``) instead of enhancing every image: the
+``enhance="auto"`` decides from these numbers (``ocrq.ocr.auto``) instead of enhancing every image: the
 recognisers were trained on ordinary photos and scans, so a filter that helps a blurred page hurts a sharp
 one. Each measure is a pure function of an array, cheap next to one model call. The engine uses
 ``edge_sharpness`` and ``median_grey``; ``measure_page``, ``laplacian_variance`` and ``text_height`` are

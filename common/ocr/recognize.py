@@ -2,7 +2,7 @@
 similar width, run the model, decode.
 
 Works with any ONNX recogniser taking (N, C, H, W) float32 in [-1, 1] and returning (N, T, classes)
-probabilities or logits; the charset convention is in ``common.ocr.ctc``.
+probabilities or logits; the charset convention is in ``ocrq.ocr.ctc``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from common.ocr.ctc import Reading, class_table, greedy_decode, softmax
-from common.ocr.session import TimedModel
+from ocrq.ocr.ctc import Reading, class_table, greedy_decode, softmax
+from ocrq.ocr.session import TimedModel
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from common.ocr.ctc import Reading
-from common.ocr.recognize import TextRecognizer
+from ocrq.ocr.ctc import Reading
+from ocrq.ocr.recognize import TextRecognizer
 
 
 def unsure_lines(readings: Sequence[Reading], below: float, limit: int) -> list[int]:

@@ -60,11 +60,13 @@ def test_page_and_its_assets_are_served(live_server):
 
 def test_every_file_of_the_page_ships_in_the_package():
     """pyproject's package-data must match each file, or a non-editable install serves 404s."""
-    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["*"]
-    files = [path for path in (ROOT / "api" / "web" / "static").rglob("*") if path.is_file()]
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    patterns = data["ocrq.api.web"]
+    web = ROOT / "api" / "web"
+    files = [path for path in (web / "static").rglob("*") if path.is_file()]
     assert {path.name for path in files} >= {"index.html", "app.js", "style.css"}
     for path in files:
-        assert any(fnmatch(path.name, pattern) for pattern in patterns), path
+        assert any(fnmatch(str(path.relative_to(web)), pattern) for pattern in patterns), path
 
 
 def test_recognise_two_images_and_link_lines_to_boxes(page, live_server, tmp_path):
@@ -292,8 +294,8 @@ def test_the_page_asks_for_an_api_key_on_401_and_retries_with_it(page):
 
 def test_with_real_api_keys_the_page_asks_and_succeeds(browser, settings, worker, serve, monkeypatch):
     """OCRQ_API_KEYS on a real app (api/auth.py): the page asks once, then every request carries the key."""
-    from api import create_app
-    from common.config import Settings
+    from ocrq.api import create_app
+    from ocrq.config import Settings
 
     monkeypatch.setenv("OCRQ_API_KEYS", "k-browser-test")  # the variable issue 5 documents
     keyed = Settings(redis_url=settings.redis_url, ort_threads=1, long_poll_max=30.0)

@@ -62,3 +62,11 @@ def test_a_pdf_is_read_page_by_page(tmp_path):
 def test_bad_option_is_a_usage_error():
     done = ocrq("ocr", "x.png", "--enhance", "sharpen")
     assert done.returncode == 2 and "invalid choice" in done.stderr
+
+
+def test_the_command_offers_the_modes_the_settings_know():
+    """The parser cannot import ocrq.config (a client-only install has no pydantic): the two lists agree."""
+    from ocrq.cli.ocr import ENHANCE_CHOICES
+    from ocrq.config import ENHANCE_MODES
+
+    assert ENHANCE_CHOICES == ENHANCE_MODES

@@ -13,7 +13,7 @@ from pathlib import Path
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from common.embedded_redis import free_port
+from ocrq.embedded_redis import free_port
 from tests.support.render import render_png
 from tests.support.stack import wait_for
 

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from common.client import ApiError, Client, JobFailed
+from ocrq.client import ApiError, Client, JobFailed
 from tests.support.render import render_png
 
 
@@ -127,7 +127,7 @@ def test_gives_up_after_the_retry_budget_and_does_not_retry_4xx(scripted):
 def test_connection_errors_are_retried_then_raised():
     import requests
 
-    from common.embedded_redis import free_port
+    from ocrq.embedded_redis import free_port
 
     client = Client(f"http://127.0.0.1:{free_port()}", retries=1, backoff=0.01)
     with pytest.raises(requests.ConnectionError):

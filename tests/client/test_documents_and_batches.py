@@ -3,7 +3,7 @@ against the real stack."""
 
 from __future__ import annotations
 
-from common.client import Client
+from ocrq.client import Client
 from tests.support.documents import text_pdf
 from tests.support.render import render_png
 

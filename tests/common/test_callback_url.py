@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from api.uploads import check_callback
-from common import callback_url
-from common.callback_url import (
+from ocrq import callback_url
+from ocrq.api.uploads import check_callback
+from ocrq.callback_url import (
     AttemptTimedOut,
     CallbackRefused,
     HostPolicy,
@@ -21,9 +21,9 @@ from common.callback_url import (
     allowed,
     post,
 )
-from common.config import Settings
-from common.errors import InvalidOption
-from common.webhooks import retry_delay, sign, verify
+from ocrq.config import Settings
+from ocrq.errors import InvalidOption
+from ocrq.webhooks import retry_delay, sign, verify
 
 ip = ipaddress.ip_address
 

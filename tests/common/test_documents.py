@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from common.documents import DocumentInfo, inspect, pdf_scale, render_page
-from common.errors import (
+from ocrq.documents import DocumentInfo, inspect, pdf_scale, render_page
+from ocrq.errors import (
     EncryptedDocument,
     ImageTooLarge,
     TooManyPages,

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from common.errors import IdempotencyConflict
-from common.idempotency import Claim, IdempotencyStore, StoredResponse, fingerprint
+from ocrq.errors import IdempotencyConflict
+from ocrq.idempotency import Claim, IdempotencyStore, StoredResponse, fingerprint
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from common.errors import ImageTooLarge, UndecodableImage, UnsupportedImage
-from common.images import decode, probe
+from ocrq.errors import ImageTooLarge, UndecodableImage, UnsupportedImage
+from ocrq.images import decode, probe
 from tests.support.render import encode
 
 LIMIT = 40_000_000

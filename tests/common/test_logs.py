@@ -6,7 +6,7 @@ import io
 import json
 import logging
 
-from common import logs
+from ocrq import logs
 
 
 def record(message: str, *args, name: str = "ocrq.test", **extra) -> logging.LogRecord:

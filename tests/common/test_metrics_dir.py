@@ -8,8 +8,8 @@ import tempfile
 
 from prometheus_client import values
 
-from common import metrics_dir
-from common.metrics_dir import ENV
+from ocrq import metrics_dir
+from ocrq.metrics_dir import ENV
 
 
 def test_a_run_makes_its_own_directory_and_removes_it(monkeypatch, tmp_path):

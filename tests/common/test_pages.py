@@ -8,10 +8,10 @@ import json
 import pytest
 import redis
 
-from common.jobs import JobStore, pages_key, upload_key, worker_key
-from common.pages import PAGE_SEPARATOR, PageStore
-from common.reconcile import Reconciler
-from common.tasks import OCR_QUEUE, page_task_id
+from ocrq.jobs import JobStore, pages_key, upload_key, worker_key
+from ocrq.pages import PAGE_SEPARATOR, PageStore
+from ocrq.reconcile import Reconciler
+from ocrq.tasks import OCR_QUEUE, page_task_id
 from tests.common.test_reconcile import age, message
 
 HEAD = {"format": "pdf", "page_count": 3, "dpi": 150}

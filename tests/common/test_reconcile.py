@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from common.jobs import PENDING_KEY, WEBHOOKS_DUE_KEY, JobStore, worker_key
-from common.reconcile import Reconciler, broker_task_ids, message_task_id
-from common.tasks import BROKER_UNACKED_KEY, OCR_QUEUE, webhook_task_id
+from ocrq.jobs import PENDING_KEY, WEBHOOKS_DUE_KEY, JobStore, worker_key
+from ocrq.reconcile import Reconciler, broker_task_ids, message_task_id
+from ocrq.tasks import BROKER_UNACKED_KEY, OCR_QUEUE, webhook_task_id
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ import dataclasses
 
 import pytest
 
-from common.errors import InvalidOption
-from common.jobs import Job
-from common.ocr.result import OcrLine
-from common.ocr.result import OcrResult as EngineResult
-from common.schemas import JobDocument, JobOptions, JobQuery, Line, OcrResult
+from ocrq.errors import InvalidOption
+from ocrq.jobs import Job
+from ocrq.ocr.result import OcrLine
+from ocrq.ocr.result import OcrResult as EngineResult
+from ocrq.schemas import JobDocument, JobOptions, JobQuery, Line, OcrResult
 
 
 def test_every_field_of_a_job_record_is_in_the_job_document():

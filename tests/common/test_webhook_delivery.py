@@ -10,9 +10,9 @@ import pytest
 import urllib3
 from celery.exceptions import SoftTimeLimitExceeded
 
-from common.config import Settings
-from common.jobs import WEBHOOKS_DUE_KEY, JobStore
-from common.webhooks import JOB_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookDelivery, verify
+from ocrq.config import Settings
+from ocrq.jobs import WEBHOOKS_DUE_KEY, JobStore
+from ocrq.webhooks import JOB_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookDelivery, verify
 
 SETTINGS = Settings(webhook_secret="s", webhook_allowed_hosts="127.0.0.1", webhook_backoff=1,
                     webhook_retry_seconds=60)

@@ -3,9 +3,9 @@
 import pydantic
 import pytest
 
-from common.cli.serve import worker_command
-from common.config import Settings
-from common.tasks import consumed_queues, consumes_ocr
+from ocrq.cli.serve import worker_command
+from ocrq.config import Settings
+from ocrq.tasks import consumed_queues, consumes_ocr
 
 
 def queues_flag(settings: Settings) -> str:

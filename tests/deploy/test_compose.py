@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shlex
 import tomllib
 from pathlib import Path
@@ -9,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from common.cli import build_parser
-from common.config import Settings
+from ocrq.cli import build_parser
+from ocrq.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,7 +71,8 @@ def test_webhooks_can_be_split_from_ocr(compose):
 def test_healthcheck_module_exists(compose):
     test = compose["services"]["worker"]["healthcheck"]["test"]
     module = test[test.index("-m") + 1]
-    assert (ROOT / (module.replace(".", "/") + ".py")).is_file()
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin == str(ROOT / "worker" / "healthcheck.py")
 
 
 def instructions(name: str) -> list[str]:
@@ -82,14 +84,14 @@ def instructions(name: str) -> list[str]:
 def test_api_image_has_no_engine():
     steps = instructions("Dockerfile.api")
     runs = " ".join(step for step in steps if step.startswith("RUN"))
-    assert "pip install -c constraints.txt ." in runs and "engine" not in runs
+    assert 'pip install -c constraints.txt ".[api]"' in runs and "worker]" not in runs
     assert '! python -c "import onnxruntime"' in runs  # the build fails if onnxruntime sneaks in
     assert shlex.split(steps[-1].split(" ", 1)[1].strip("[]").replace(",", " "))[:2] == ["ocrq", "api"]
 
 
 def test_worker_image_installs_and_checks_the_weights():
     runs = " ".join(step for step in instructions("Dockerfile.worker") if step.startswith("RUN"))
-    assert '".[engine]"' in runs and "load_pack('ppocrv6')" in runs
+    assert '".[worker]"' in runs and "load_pack('ppocrv6')" in runs
     assert "http" not in runs and "wget" not in runs and "curl" not in runs
 
 
@@ -111,7 +113,7 @@ def test_prometheus_scrapes_the_api_and_every_worker(compose):
 def test_flower_runs_the_workers_celery_app_from_a_pinned_extra(compose):
     flower = compose["services"]["flower"]
     command = flower["command"]
-    assert command[:4] == ["celery", "-A", "worker.celery_app", "flower"]
+    assert command[:4] == ["celery", "-A", "ocrq.worker.celery_app", "flower"]
     assert (ROOT / "worker" / "celery_app.py").is_file()
     assert flower["build"]["dockerfile"] == "Dockerfile.flower"
     runs = " ".join(step for step in instructions("Dockerfile.flower") if step.startswith("RUN"))

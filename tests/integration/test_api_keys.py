@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from api import create_app
+from ocrq.api import create_app
 from tests.support.render import render_png
 
 ALPHA, BETA = "alpha-7Hq2kP9xW4mZ", "beta-Vn3sR8tY1cLb"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 
-from api import create_app
-from common.batches import batch_key
+from ocrq.api import create_app
+from ocrq.batches import batch_key
 from tests.support.documents import text_pdf
 from tests.support.render import render_png
 

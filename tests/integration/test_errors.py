@@ -6,8 +6,8 @@ import io
 
 from PIL import Image
 
-from api import create_app
-from common.config import Settings
+from ocrq.api import create_app
+from ocrq.config import Settings
 from tests.common.test_images import png_claiming
 from tests.support.render import encode, render_png
 
@@ -82,7 +82,7 @@ def test_429_when_the_queue_is_too_deep(redis_server):
 
 
 def test_503_when_redis_is_down():
-    from common.embedded_redis import free_port
+    from ocrq.embedded_redis import free_port
 
     client = create_app(Settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")).test_client()
     assert error_of(post(client, **multipart(render_png(["a"]))), 503) == "service_unavailable"

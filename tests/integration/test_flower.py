@@ -1,4 +1,4 @@
-"""Flower, started as the README says (``celery -A worker.celery_app flower``), watches the real worker:
+"""Flower, started as the README says (``celery -A ocrq.worker.celery_app flower``), watches the real worker:
 it lists it, turns its task events on, and shows a job's task as it runs (JSON events only)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 import requests
 from celery import Celery
 
-from common.embedded_redis import free_port
-from common.tasks import celery_config
+from ocrq.embedded_redis import free_port
+from ocrq.tasks import celery_config
 from tests.support.render import render_png
 from tests.support.stack import ROOT, stack_env, wait_for
 
@@ -22,7 +22,7 @@ def flower(redis_server, worker, settings, tmp_path):
     port = free_port()
     log = (tmp_path / "flower.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "worker.celery_app", "flower", "--address=127.0.0.1",
+        [sys.executable, "-m", "celery", "-A", "ocrq.worker.celery_app", "flower", "--address=127.0.0.1",
          f"--port={port}"],
         cwd=ROOT, env=stack_env(redis_server.url, FLOWER_UNAUTHENTICATED_API="true"), stdout=log,
         stderr=subprocess.STDOUT)

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from api import batches, create_app
+from ocrq.api import batches, create_app
 from tests.support.render import render_png
 
 IMAGE = render_png(["Once 1"], size=28)

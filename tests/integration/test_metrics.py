@@ -11,7 +11,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from common.jobs import PENDING_KEY
+from ocrq.jobs import PENDING_KEY
 from tests.reliability.harness import ApiServer
 from tests.support.render import render_png
 from tests.support.stack import wait_for

@@ -12,10 +12,10 @@ import schemathesis
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from api import create_app
-from api.openapi import build_spec
-from common.config import Settings
-from common.schemas import ErrorResponse, JobDocument, OcrResult
+from ocrq.api import create_app
+from ocrq.api.openapi import build_spec
+from ocrq.config import Settings
+from ocrq.schemas import ErrorResponse, JobDocument, OcrResult
 
 # Routes that are not part of the HTTP API: the web page, Swagger UI and their static files.
 NOT_API = {"static", "web.index", "web.static", "docs.page", "docs.init", "docs.static"}

@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from api import create_app
+from ocrq.api import create_app
 from tests.support.render import encode, render_png
 
 
@@ -47,7 +47,7 @@ def test_predict_reports_a_failed_job_with_its_status(client):
 
 
 def test_predict_maps_worker_failures_to_server_statuses(client):
-    from common.errors import status_for_code
+    from ocrq.errors import status_for_code
 
     assert status_for_code("undecodable_image") == 422
     assert status_for_code("timeout") == 504 and status_for_code("worker_lost") == 502

@@ -9,7 +9,7 @@ import io
 import pytest
 import redis
 
-from api import create_app
+from ocrq.api import create_app
 from tests.support.documents import text_pdf
 from tests.support.render import render_png
 from tests.support.stack import WorkerProcess

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from common.config import Settings
-from common.embedded_redis import EmbeddedRedis, free_port
-from common.tasks import broker_ssl, celery_config
+from ocrq.config import Settings
+from ocrq.embedded_redis import EmbeddedRedis, free_port
+from ocrq.tasks import broker_ssl, celery_config
 from tests.support.render import render_png
 
 PASSWORD = "s3cret-Pa55word-do-not-log"

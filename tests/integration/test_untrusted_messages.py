@@ -7,7 +7,7 @@ import uuid
 
 from celery import Celery
 
-from common.tasks import OCR_QUEUE, OCR_TASK
+from ocrq.tasks import OCR_QUEUE, OCR_TASK
 from tests.support.stack import wait_for
 
 

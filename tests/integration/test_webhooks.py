@@ -15,9 +15,9 @@ import pytest
 import redis
 import requests
 
-from api import create_app
-from common.jobs import WEBHOOKS_DUE_KEY
-from common.webhooks import ATTEMPT_HEADER, JOB_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from ocrq.api import create_app
+from ocrq.jobs import WEBHOOKS_DUE_KEY
+from ocrq.webhooks import ATTEMPT_HEADER, JOB_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.support.render import render_png
 from tests.support.stack import WEBHOOK_SECRET, WorkerProcess, wait_for
 
@@ -143,7 +143,7 @@ def test_a_callback_that_may_not_be_called_is_refused(client, url, why):
 
 
 def test_without_a_secret_there_are_no_webhooks(app, settings, receiver):
-    from api import create_app
+    from ocrq.api import create_app
 
     unsigned = create_app(settings.model_copy(update={"webhook_secret": ""})).test_client()
     response = unsigned.post(f"/v1/jobs?callback_url={receiver.url}/ok", data=IMAGE, content_type="image/png")

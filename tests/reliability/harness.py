@@ -21,10 +21,10 @@ import redis
 import requests
 from PIL import Image, ImageDraw
 
-from common.cli.serve import api_command
-from common.config import Settings
-from common.embedded_redis import EmbeddedRedis, free_port
-from common.jobs import FINISHED, job_key
+from ocrq.cli.serve import api_command
+from ocrq.config import Settings
+from ocrq.embedded_redis import EmbeddedRedis, free_port
+from ocrq.jobs import FINISHED, job_key
 from tests.support.render import encode, font
 from tests.support.stack import ROOT, WorkerProcess, stack_env, stop_gracefully
 

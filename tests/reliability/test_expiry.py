@@ -12,8 +12,8 @@ import time
 import pytest
 import requests
 
-from common.jobs import PENDING_KEY
-from common.tasks import BROKER_UNACKED_KEY, OCR_QUEUE
+from ocrq.jobs import PENDING_KEY
+from ocrq.tasks import BROKER_UNACKED_KEY, OCR_QUEUE
 from tests.reliability.harness import Figures, label, tiny_png, wait_finished
 from tests.support.stack import wait_for
 

@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from common.tasks import OCR_QUEUE
+from ocrq.tasks import OCR_QUEUE
 from tests.reliability.harness import (
     Figures,
     fetch_jobs,

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import redis
 
-from common.cli.serve import worker_command
-from common.config import Settings
-from common.jobs import PREFIX
-from common.tasks import consumes_ocr
+from ocrq.cli.serve import worker_command
+from ocrq.config import Settings
+from ocrq.jobs import PREFIX
+from ocrq.tasks import consumes_ocr
 
 ROOT = Path(__file__).resolve().parents[2]
 # Webhooks in the test stacks: signed with this secret, to receivers on loopback, retried quickly and

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import cv2
 import numpy as np
 
-from common.ocr.auto import (
+from ocrq.ocr.auto import (
     AutoParams,
     is_blurred_line,
     is_dark_page,
@@ -14,8 +14,8 @@ from common.ocr.auto import (
     sharpen_line,
     text_evidence,
 )
-from common.ocr.ctc import Reading
-from common.ocr.retry import second_look, unsure_lines
+from ocrq.ocr.ctc import Reading
+from ocrq.ocr.retry import second_look, unsure_lines
 from tests.support.render import render_lines
 
 

@@ -8,8 +8,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from common.ocr.recognize import RecParams, TextRecognizer
-from common.ocr.session import TimedModel
+from ocrq.ocr.recognize import RecParams, TextRecognizer
+from ocrq.ocr.session import TimedModel
 
 CHARSET = list("0123456789abc")
 HEIGHT, HIDDEN = 32, 8
@@ -63,7 +63,7 @@ def build_crnn(path, softmax: bool = True, seed: int = 0) -> None:
 
 
 def reference_decode(probs: np.ndarray) -> str:
-    """A plain loop, written separately from common.ocr.ctc, for one (T, C) sequence."""
+    """A plain loop, written separately from ocrq.ocr.ctc, for one (T, C) sequence."""
     text, previous = [], -1
     for t in range(probs.shape[0]):
         k = int(np.argmax(probs[t]))

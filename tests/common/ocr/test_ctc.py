@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from common.ocr.ctc import class_table, greedy_decode, softmax
+from ocrq.ocr.ctc import class_table, greedy_decode, softmax
 
 TABLE = ["", "a", "b", "c"]
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from common.ocr.detect import (
+from ocrq.ocr.detect import (
     DetParams,
     boxes_from_probability,
     detection_size,

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from common.errors import InvalidOption, UnsupportedImage
+from ocrq.errors import InvalidOption, UnsupportedImage
 from tests.support.render import encode, render_lines, render_png
 
 LINES = ["增值税专用发票", "购买方名称：某某科技有限公司", "Invoice No. 20241125-0042", "合计金额 ¥1,234.50"]

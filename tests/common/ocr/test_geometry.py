@@ -1,6 +1,6 @@
 import numpy as np
 
-from common.ocr.geometry import crop_line, reading_order
+from ocrq.ocr.geometry import crop_line, reading_order
 
 
 def rect(x0, y0, x1, y1):

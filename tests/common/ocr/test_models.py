@@ -2,11 +2,11 @@ import shutil
 
 import pytest
 
-from common.config import Settings
-from common.errors import ModelError
-from common.ocr import OcrEngine
-from common.ocr import models as model_packs
-from common.ocr.models import load_pack, read_charset, sha256_of
+from ocrq.config import Settings
+from ocrq.errors import ModelError
+from ocrq.ocr import OcrEngine
+from ocrq.ocr import models as model_packs
+from ocrq.ocr.models import load_pack, read_charset, sha256_of
 from tests.support.render import render_png
 
 

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from common.ocr.quality import (
+from ocrq.ocr.quality import (
     contrast_spread,
     edge_sharpness,
     laplacian_variance,

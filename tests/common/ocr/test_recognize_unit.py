@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from common.ocr.recognize import RecParams, plan_batches, resize_to_height, to_batch
+from ocrq.ocr.recognize import RecParams, plan_batches, resize_to_height, to_batch
 
 
 @pytest.mark.parametrize(("h", "w"), [(10, 100), (48, 300), (120, 500), (30, 7)])
