@@ -20,10 +20,10 @@ from ocrq.api.idempotency import idempotent
 from ocrq.api.jobs import _wait_seconds, valid_id
 from ocrq.api.openapi import Reply, _fields, operation
 from ocrq.api.uploads import check_upload, read_options
-from ocrq.batches import BatchItem, BatchStore, display_name, overall_status
 from ocrq.config import Settings
 from ocrq.errors import BadRequest, NotFound, OcrqError, PayloadTooLarge
 from ocrq.schemas import BatchAccepted, BatchDocument, JobOptions, JobQuery
+from ocrq.store.batches import BatchItem, BatchStore, display_name, overall_status
 
 blueprint = Blueprint("batches", __name__, url_prefix="/v1/batches")
 FIELD = "images"

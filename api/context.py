@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import current_app, g
 
 from ocrq.config import Settings
-from ocrq.jobs import JobStore
 from ocrq.queue import JobQueue
+from ocrq.store.jobs import JobStore
 
 
 def settings() -> Settings:

@@ -7,7 +7,6 @@ from flask import Blueprint, jsonify
 from ocrq.api import context
 from ocrq.api.errors import error_response
 from ocrq.api.openapi import Reply, operation
-from ocrq.jobs import PREFIX
 from ocrq.schemas import ErrorResponse, Health, Ready
 
 blueprint = Blueprint("health", __name__)
@@ -28,7 +27,7 @@ def readyz():
     client = context.queue().redis
     try:
         client.ping()
-        workers = sum(1 for _ in client.scan_iter(match=f"{PREFIX}worker:*", count=100))
+        workers = context.queue().workers.count()
         depth = context.queue().depth()
     except Exception as exc:  # any Redis failure means not ready, whatever its type
         return error_response(503, "redis_unavailable", f"Redis is not reachable ({type(exc).__name__})")

@@ -19,7 +19,7 @@ from flask import Response, request
 
 from ocrq.api import context
 from ocrq.errors import InvalidOption
-from ocrq.idempotency import Claim, IdempotencyStore, StoredResponse, fingerprint
+from ocrq.store.idempotency import Claim, IdempotencyStore, StoredResponse, fingerprint
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotency-Replayed"

@@ -11,9 +11,9 @@ from ocrq.api.idempotency import idempotent
 from ocrq.api.openapi import Reply, operation
 from ocrq.api.uploads import read_image, read_options
 from ocrq.errors import NotFound
-from ocrq.jobs import Job
 from ocrq.metrics import JOBS_FINISHED
 from ocrq.schemas import JobAccepted, JobDocument, JobQuery, JobRemoved
+from ocrq.store.jobs import Job
 
 blueprint = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 

@@ -17,7 +17,6 @@ from prometheus_client.metrics_core import Metric
 
 from ocrq.api import context
 from ocrq.api.openapi import Reply, operation
-from ocrq.jobs import PENDING_KEY, PREFIX
 from ocrq.metrics import CONTENT_TYPE, exposition
 from ocrq.queue import JobQueue
 
@@ -41,11 +40,10 @@ class QueueCollector:
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("ocrq_redis_up", "1 if Redis answered this scrape, else 0")
-        client = self.queue.redis
         try:
             depths = self.queue.depths()
-            pending = int(client.zcard(PENDING_KEY))
-            workers = sum(1 for _ in client.scan_iter(match=f"{PREFIX}worker:*", count=100))
+            pending = self.queue.store.pending_count()
+            workers = self.queue.workers.count()
         except Exception:  # a scrape must still answer (with ocrq_redis_up 0) while Redis is down
             up.add_metric([], 0)
             yield up

@@ -15,8 +15,7 @@ from celery import Celery
 
 from ocrq.config import Settings
 from ocrq.errors import QueueFull, ServiceUnavailable
-from ocrq.jobs import Job, JobStore
-from ocrq.redis_client import connect
+from ocrq.store import BrokerView, Job, JobStore, WebhookOutbox, WorkerRegistry, connect
 from ocrq.tasks import (
     OCR_QUEUES,
     OCR_TASK,
@@ -27,7 +26,7 @@ from ocrq.tasks import (
     page_task_id,
     queue_for,
 )
-from ocrq.webhooks import WebhookOutbox, send_webhook
+from ocrq.webhooks import send_webhook
 
 log = logging.getLogger("ocrq.queue")
 
@@ -39,15 +38,14 @@ class JobQueue:
         self.settings = settings
         self.redis = client or connect(settings)
         self.store = JobStore(self.redis, settings.job_ttl_seconds, settings.upload_ttl_seconds)
+        self.broker = BrokerView(self.redis, WORKER_QUEUES, settings.visibility_timeout)
+        self.workers = WorkerRegistry(self.redis)
         self.celery = Celery("ocrq-api", set_as_current=False)
         self.celery.conf.update(celery_config(settings))
 
     def depths(self) -> dict[str, int]:
-        """Tasks waiting in each broker queue (the Redis transport keeps a queue as a list), read at once."""
-        with self.redis.pipeline(transaction=False) as pipe:
-            for queue in WORKER_QUEUES:
-                pipe.llen(queue)
-            return {queue: int(n) for queue, n in zip(WORKER_QUEUES, pipe.execute(), strict=True)}
+        """Tasks waiting in each broker queue, read at once."""
+        return self.broker.depths()
 
     def depth(self) -> int:
         """OCR tasks waiting, every priority together (what back-pressure counts; webhooks are not OCR)."""

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ocrq.config import Settings
 from ocrq.errors import ConfigError
-from ocrq.redis_client import redis_url
+from ocrq.store.connection import redis_url
 
 OCR_TASK = "ocrq.ocr"
 # One page of a multi-page document (worker/documents.py); ocrq.ocr splits a document into these.
@@ -30,8 +30,6 @@ OCR_QUEUES = ("ocr.high", OCR_QUEUE, "ocr.low")
 WORKER_QUEUES = (WEBHOOK_QUEUE, *OCR_QUEUES)
 # How send_task retries a broker that does not take a message (about 1 s in all), then raises to its caller.
 SEND_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
-# Where kombu's Redis transport keeps delivered-but-unacknowledged messages (its default key name).
-BROKER_UNACKED_KEY = "unacked"
 
 
 def page_task_id(job_id: str, page: int) -> str:
@@ -105,13 +103,9 @@ def celery_config(settings: Settings) -> dict:
         "accept_content": ["json"],
         "result_serializer": "json",
         "event_serializer": "json",
-        "task_ignore_result": True,
         "task_default_queue": OCR_QUEUE,
         "task_routes": {OCR_TASK: {"queue": OCR_QUEUE}, PAGE_TASK: {"queue": OCR_QUEUE},
                         WEBHOOK_TASK: {"queue": WEBHOOK_QUEUE}},
-        "task_acks_late": True,
-        "task_reject_on_worker_lost": True,
-        "task_acks_on_failure_or_timeout": True,
         "worker_prefetch_multiplier": 1,
         "task_soft_time_limit": settings.task_soft_time_limit,
         "task_time_limit": settings.task_time_limit,

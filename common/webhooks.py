@@ -2,8 +2,8 @@
 
 Exactly once, as far as a network allows:
 
-- the Lua script that ends a job (common/jobs.py, common/pages.py: finish, claim exhausted, document
-  assembled, cancel) adds it to ``ocrq:webhooks:due`` in the same step, so a job cannot end without its
+- the Lua prelude that ends a job (ocrq/store/lua.py: finish, claim exhausted, document assembled,
+  cancel) adds it to ``ocrq:webhooks:due`` in the same step, so a job cannot end without its
   webhook becoming due, nor become due twice;
 - whoever ended it then sends one ``ocrq.webhook`` task (id ``<job>:webhook``) to the ``webhooks`` queue;
   if that process dies first, the reconciler sends it (a due job with no message, twice in a row);
@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import redis
 import urllib3
 from celery import Celery
 from pydantic import ValidationError
@@ -33,8 +32,9 @@ from pydantic import ValidationError
 from ocrq import callback_url
 from ocrq.callback_url import CallbackRefused, HostPolicy, Unresolvable, allowed
 from ocrq.config import Settings
-from ocrq.jobs import PREFIX, WEBHOOKS_DUE_KEY, Job, JobStore
 from ocrq.schemas import job_document
+from ocrq.store.jobs import Job, JobStore
+from ocrq.store.outbox import WebhookOutbox
 from ocrq.tasks import SEND_RETRY_POLICY, WEBHOOK_QUEUE, WEBHOOK_TASK, webhook_task_id
 
 log = logging.getLogger("ocrq.webhooks")
@@ -43,7 +43,6 @@ SIGNATURE_HEADER = "X-Ocrq-Signature"
 JOB_HEADER = "X-Ocrq-Job-Id"
 ATTEMPT_HEADER = "X-Ocrq-Attempt"
 TOLERANCE_SECONDS = 300  # how old a signed timestamp a receiver should accept
-LAST_TRY_MEMORY = 86400  # how long the claim on a webhook's last try is kept (the reconciler's horizon)
 
 
 def body(job: Job) -> bytes:
@@ -75,47 +74,6 @@ def verify(secret: str, timestamp: str, payload: bytes, signature: str,
     except ValueError:
         return False
     return age <= tolerance and hmac.compare_digest(sign(secret, int(timestamp), payload), signature)
-
-
-class WebhookOutbox:
-    """The due set, and a lock per delivery so that two copies of one task never POST at the same time."""
-
-    def __init__(self, client: redis.Redis) -> None:
-        self.redis = client
-
-    @staticmethod
-    def _lock_key(job_id: str) -> str:
-        return f"{PREFIX}webhook:lock:{job_id}"
-
-    @staticmethod
-    def _last_try_key(job_id: str) -> str:
-        return f"{PREFIX}webhook:last-try:{job_id}"
-
-    def due_since(self, job_id: str) -> float | None:
-        """When the job ended (epoch s), if its webhook is still due; None if delivered or given up."""
-        return self.redis.zscore(WEBHOOKS_DUE_KEY, job_id)
-
-    def overdue(self, older_than: float, limit: int = 1000) -> list[str]:
-        """Jobs whose webhook has been due since before ``older_than`` (epoch s), oldest first."""
-        return [i.decode() for i in self.redis.zrangebyscore(WEBHOOKS_DUE_KEY, "-inf", older_than, 0, limit)]
-
-    def lock(self, job_id: str, seconds: float) -> bool:
-        return bool(self.redis.set(self._lock_key(job_id), "1", nx=True, px=max(1, int(seconds * 1000))))
-
-    def unlock(self, job_id: str) -> None:
-        self.redis.delete(self._lock_key(job_id))
-
-    def last_try(self, job_id: str) -> bool:
-        """Claim the one attempt made past the retry deadline; False if it has been claimed already (its
-        worker died, say): recorded before the POST, so nothing can make it a second time."""
-        return bool(self.redis.set(self._last_try_key(job_id), "1", nx=True, ex=LAST_TRY_MEMORY))
-
-    def done(self, job_id: str) -> None:
-        """Delivered, given up or dropped: never sent again."""
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(WEBHOOKS_DUE_KEY, job_id)
-            pipe.delete(self._lock_key(job_id), self._last_try_key(job_id))
-            pipe.execute()
 
 
 def send_webhook(celery: Celery, job_id: str, attempt: int = 1, countdown: float | None = None) -> None:

@@ -1,17 +1,16 @@
-"""Container health check: exit 0 if a worker on this host refreshed its heartbeat in Redis."""
+"""Container health check: exit 0 if a worker node of this host sent a heartbeat in the last 15 s."""
 
 import socket
 import sys
 
 from ocrq.config import get_settings
-from ocrq.jobs import PREFIX
-from ocrq.redis_client import connect
+from ocrq.store import WorkerRegistry, connect
 
 
 def main() -> int:
-    pattern = f"{PREFIX}worker:ocrq@{socket.gethostname()}-*"
+    prefix = f"ocrq@{socket.gethostname()}-"  # the node names `ocrq worker` gives (ocrq/cli/serve.py)
     try:
-        alive = any(True for _ in connect(get_settings()).scan_iter(match=pattern, count=100))
+        alive = any(node.startswith(prefix) for node in WorkerRegistry(connect(get_settings())).live())
     except Exception as exc:
         print(f"unhealthy: {type(exc).__name__}", file=sys.stderr)
         return 1

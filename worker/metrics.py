@@ -15,8 +15,8 @@ from wsgiref.simple_server import WSGIServer
 from prometheus_client import Counter, Histogram, start_http_server
 
 from ocrq.config import Settings
-from ocrq.jobs import Job
 from ocrq.metrics import JOBS_FINISHED, registry
+from ocrq.store.jobs import Job
 
 log = logging.getLogger("ocrq.worker")
 

@@ -1,8 +1,6 @@
 """What a worker sets up before anything else, through Celery's signals: JSON logs (Celery's own loggers
-too) with the job and task ids bound while a task runs, the metrics directory its pool's processes share,
-and the metrics endpoint of the main process.
-
-Convention: every ocrq task takes the job id as its first argument (or ``job_id=``).
+too), the metrics directory its pool's processes share, and the metrics endpoint of the main process. The
+job and task ids are bound to a task's log lines by the base task (ocrq/worker/base.py).
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from celery import signals
 
 from ocrq import logs, metrics_dir
 from ocrq.config import get_settings
-from ocrq.redis_client import redact, redis_url
+from ocrq.store.connection import redact, redis_url
 
 log = logging.getLogger("ocrq.worker")
 
@@ -56,23 +54,6 @@ def _setup_logging(**_: Any) -> None:
     pool_log.handlers = [handler]
     pool_log.setLevel(logging.ERROR)
     celery.apps.worker.safe_say = _say  # type: ignore[attr-defined]
-
-
-def _job_id(args: Any, kwargs: Any) -> str | None:
-    if kwargs and kwargs.get("job_id"):
-        return str(kwargs["job_id"])
-    return str(args[0]) if args else None
-
-
-@signals.task_prerun.connect
-def _bind(task_id: str | None = None, task: Any = None, args: Any = None, kwargs: Any = None,
-          **_: Any) -> None:
-    logs.set_context(job_id=_job_id(args, kwargs), task_id=task_id, task=getattr(task, "name", None))
-
-
-@signals.task_postrun.connect
-def _unbind(**_: Any) -> None:
-    logs.clear_context()
 
 
 @signals.worker_ready.connect

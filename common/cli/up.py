@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from ocrq.cli.serve import api_command, worker_command, worker_concurrency, worker_env
     from ocrq.config import get_settings
     from ocrq.embedded_redis import EmbeddedRedis
-    from ocrq.redis_client import redact
+    from ocrq.store.connection import redact
 
     settings = get_settings()
     host, port = args.host or settings.host, args.port or settings.port

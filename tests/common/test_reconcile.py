@@ -1,4 +1,4 @@
-"""The reconciler's decisions, against a real Redis (a database of their own) and a recording ``enqueue``."""
+"""The reconciler's decisions, against a real Redis (a database of its own) and a recording sender."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import time
 
 import pytest
 
-from ocrq.jobs import PENDING_KEY, WEBHOOKS_DUE_KEY, JobStore, worker_key
-from ocrq.reconcile import Reconciler, broker_task_ids, message_task_id
-from ocrq.tasks import BROKER_UNACKED_KEY, OCR_QUEUE, webhook_task_id
+from ocrq.reconcile import Reconciler
+from ocrq.store import BrokerView, JobStore, WorkerRegistry
+from ocrq.store.keys import PENDING, UNACKED, WEBHOOKS_DUE
+from ocrq.tasks import WORKER_QUEUES, webhook_task_id
+from tests.support.broker import RecordingSender, age, alive, hold, queue
 
 
 @pytest.fixture
@@ -17,94 +19,127 @@ def store(scratch_redis):
     return JobStore(scratch_redis, job_ttl=60, upload_ttl=60)
 
 
-def age(store: JobStore, job_id: str, seconds: float) -> None:
-    store.redis.zadd(PENDING_KEY, {job_id: time.time() - seconds})
+def reconciler(store: JobStore, node: str = "node-a") -> tuple[Reconciler, RecordingSender]:
+    sender = RecordingSender()
+    broker = BrokerView(store.redis, WORKER_QUEUES, reservation_ttl=60)
+    return Reconciler(store, broker, WorkerRegistry(store.redis), sender, node, interval=1), sender
 
 
-def message(task_id: str) -> dict:
-    return {"body": "W10=", "headers": {"id": task_id, "task": "ocrq.ocr"}, "properties": {}}
+def queued_ids(store: JobStore, name: str = "ocr") -> list[str]:
+    return [json.loads(raw)["headers"]["id"] for raw in store.redis.lrange(name, 0, -1)]
 
 
-def test_message_task_id_reads_protocol_2_and_1():
-    assert message_task_id(message("abc")) == "abc"
-    assert message_task_id({"headers": {}, "properties": {"correlation_id": "def"}}) == "def"
-    assert message_task_id({}) is None
-
-
-def test_queued_job_without_a_message_is_enqueued_again_on_the_second_look(store):
-    sent: list[str] = []
-    reconciler = Reconciler(store, sent.append, "node-a", interval=1)
-    store.create("lost", b"x", {}), store.create("waiting", b"x", {}), store.create("fresh", b"x", {})
-    age(store, "lost", 5), age(store, "waiting", 5)
-    store.redis.lpush(OCR_QUEUE, json.dumps(message("waiting")))
-    assert broker_task_ids(store.redis) == {"waiting"}
-    assert reconciler.run_once() == []  # first look: only a suspect (a worker may be fetching it)
-    assert reconciler.run_once() == ["lost"] == sent
-    assert store.redis.zscore(PENDING_KEY, "lost") > time.time() - 1  # its clock restarted
-
-
-def test_a_message_held_by_a_worker_counts_as_present(store):
-    reconciler = Reconciler(store, [].append, "node-a", interval=1)
-    store.create("held", b"x", {})
-    age(store, "held", 5)
-    store.redis.hset(BROKER_UNACKED_KEY, "tag-1", json.dumps([message("held"), "", "ocr"]))
-    assert reconciler.run_once() == [] and reconciler.run_once() == []
-
-
-def test_running_job_is_enqueued_again_only_when_its_node_is_gone(store):
-    sent: list[str] = []
-    reconciler = Reconciler(store, sent.append, "node-a", interval=1)
-    for job_id, node in (("orphan", "node-dead"), ("busy", "node-alive")):
+def test_queued_job_without_a_message_is_sent_again_on_the_second_look(store):
+    rec, sender = reconciler(store)
+    for job_id in ("lost", "waiting", "fresh"):
         store.create(job_id, b"x", {})
-        assert store.claim(job_id, 3, node).should_run
+    age(store, "lost", 5), age(store, "waiting", 5)
+    queue(store.redis, "waiting")
+    assert rec.run_once().sent == []  # first look: only a suspect (a worker may be fetching it)
+    assert rec.run_once().sent == ["lost"] == sender.sent
+    assert store.redis.zscore(PENDING, "lost") > time.time() - 1  # its clock restarted
+
+
+def test_a_message_held_by_a_live_or_unknown_node_counts_as_present(store):
+    rec, sender = reconciler(store)
+    alive(store.redis, "node-b")
+    for job_id, node in (("held", "node-b"), ("unnoted", None)):
+        store.create(job_id, b"x", {})
         age(store, job_id, 5)
-    store.redis.set(worker_key("node-alive"), "{}", ex=30)
-    assert reconciler.run_once() == ["orphan"] == sent
+        hold(store.redis, job_id, node)
+    for _ in range(2):
+        report = rec.run_once()
+        assert report.sent == report.restored == []
+    assert store.redis.hlen(UNACKED) == 2
+
+
+def test_a_message_received_by_a_dead_node_is_handed_back_at_once(store):
+    """A node SIGKILLed with a reserved, unstarted job: its message goes back to the front of its queue
+    in the first pass, not after the visibility timeout."""
+    rec, sender = reconciler(store)
+    store.create("reserved", b"x", {"priority": "high"})
+    age(store, "reserved", 5)
+    queue(store.redis, "behind", "ocr.high")
+    hold(store.redis, "reserved", "node-dead", name="ocr.high")  # node-dead never beats: not live
+    report = rec.run_once()
+    assert report.restored == ["reserved"] and sender.sent == []
+    assert not store.redis.hlen(UNACKED)
+    assert queued_ids(store, "ocr.high") == ["behind", "reserved"]  # the right end is taken next
+    assert rec.run_once().restored == []  # once: it is in a queue now
+
+
+def test_a_running_job_whose_node_is_gone_is_handed_back_or_sent_again(store):
+    rec, sender = reconciler(store)
+    for job_id in ("held", "gone"):
+        store.create(job_id, b"x", {})
+        assert store.claim(job_id, 3, "node-dead").should_run
+        age(store, job_id, 5)
+    hold(store.redis, "held", "node-dead")  # its message is still held: handed back, not duplicated
+    report = rec.run_once()
+    assert report.restored == ["held"] and report.sent == ["gone"] == sender.sent
+    assert queued_ids(store) == ["held"]
+
+
+def test_a_running_job_whose_task_ended_without_ending_it_is_sent_again(store):
+    """The node is alive but the job's message is in no queue and held by no one: Celery killed the
+    process at the hard time limit and acknowledged it, or the task raised after its claim."""
+    rec, sender = reconciler(store)
+    alive(store.redis, "node-alive")
+    for job_id in ("stuck", "busy"):
+        store.create(job_id, b"x", {})
+        assert store.claim(job_id, 3, "node-alive").should_run
+        age(store, job_id, 5)
+    hold(store.redis, "busy", "node-alive")  # running: its message is held until the task returns
+    assert rec.run_once().sent == []  # a suspect first
+    alive(store.redis, "node-alive")
+    age(store, "stuck", 5), age(store, "busy", 5)
+    assert rec.run_once().sent == ["stuck"] == sender.sent
+    claim = store.claim("stuck", 3, "node-alive")  # the next delivery counts: it cannot loop forever
+    assert claim.should_run and claim.attempts == 2
 
 
 def test_finished_and_expired_jobs_leave_the_pending_set(store):
     store.create("done", b"x", {})
     store.claim("done", 3, "n")
-    assert store.redis.zscore(PENDING_KEY, "done") is not None
+    assert store.redis.zscore(PENDING, "done") is not None
     store.succeed("done", {"text": ""})
-    assert store.redis.zscore(PENDING_KEY, "done") is None  # the finish removes it
-    store.redis.zadd(PENDING_KEY, {"expired": time.time() - 5})  # its record expired meanwhile
-    assert Reconciler(store, [].append, "node-a", interval=1).run_once() == []
-    assert not store.redis.exists(PENDING_KEY)
+    assert store.redis.zscore(PENDING, "done") is None  # the end removes it
+    store.redis.zadd(PENDING, {"expired": time.time() - 5})  # its record expired meanwhile
+    assert reconciler(store)[0].run_once().forgotten == ["expired"]
+    assert not store.redis.exists(PENDING)
 
 
 def test_one_node_reconciles_at_a_time(store):
     store.create("lost", b"x", {})
     age(store, "lost", 5)
-    first, second = [], []
-    a, b = Reconciler(store, first.append, "node-a", 1), Reconciler(store, second.append, "node-b", 1)
+    (a, first), (b, second) = reconciler(store, "node-a"), reconciler(store, "node-b")
     for _ in range(2):
         a.run_once(), b.run_once()
-    assert first == ["lost"] and second == []
+    assert first.sent == ["lost"] and second.sent == []
 
 
 def test_messages_in_every_priority_queue_and_the_webhook_queue_count_as_present(store):
-    for queue, task_id in (("ocr.high", "hi"), ("ocr.low", "lo"), ("webhooks", "j:webhook")):
-        store.redis.lpush(queue, json.dumps(message(task_id)))
-    assert broker_task_ids(store.redis) == {"hi", "lo", "j:webhook"}
-    reconciler = Reconciler(store, (sent := []).append, "node-a", interval=1)
+    for name, task_id in (("ocr.high", "hi"), ("ocr.low", "lo"), ("webhooks", "j:webhook")):
+        queue(store.redis, task_id, name)
+    snapshot = BrokerView(store.redis, WORKER_QUEUES, 60).snapshot()
+    assert snapshot.queued == {"hi", "lo", "j:webhook"} and snapshot.held == {}
+    rec, sender = reconciler(store)
     for job_id in ("hi", "lo"):
         store.create(job_id, b"x", {})
         age(store, job_id, 5)
-    assert reconciler.run_once() == [] and reconciler.run_once() == [] and sent == []
+    assert rec.run_once().sent == [] and rec.run_once().sent == [] and sender.sent == []
 
 
 def test_a_due_webhook_without_a_task_message_is_sent_again_on_the_second_look(store):
-    sent: list[str] = []
-    reconciler = Reconciler(store, [].append, "node-a", interval=1, enqueue_webhook=sent.append)
+    rec, sender = reconciler(store)
+    alive(store.redis, "node-b")
     now = time.time()
-    store.redis.zadd(WEBHOOKS_DUE_KEY, {"lost": now - 5, "waiting": now - 5, "retrying": now - 5,
-                                        "fresh": now})
-    store.redis.lpush("webhooks", json.dumps(message(webhook_task_id("waiting"))))
+    store.redis.zadd(WEBHOOKS_DUE, {"lost": now - 5, "waiting": now - 5, "retrying": now - 5,
+                                    "orphaned": now - 5, "fresh": now})
+    queue(store.redis, webhook_task_id("waiting"), "webhooks")
     # a retry counting down is a message a worker holds, unacknowledged
-    held = [message(webhook_task_id("retrying")), "", "webhooks"]
-    store.redis.hset(BROKER_UNACKED_KEY, "t", json.dumps(held))
-    reconciler.run_once()
-    assert sent == []  # first look: only a suspect (a worker may be fetching it)
-    reconciler.run_once()
-    assert sent == ["lost"]
+    hold(store.redis, webhook_task_id("retrying"), "node-b", name="webhooks")
+    hold(store.redis, webhook_task_id("orphaned"), "node-dead", name="webhooks")
+    report = rec.run_once()
+    assert report.sent == [] and report.restored == ["orphaned:webhook"]  # the rest: suspects for now
+    assert rec.run_once().sent == ["lost:webhook"] == sender.sent

@@ -8,10 +8,10 @@ import dataclasses
 import pytest
 
 from ocrq.errors import InvalidOption
-from ocrq.jobs import Job
 from ocrq.ocr.result import OcrLine
 from ocrq.ocr.result import OcrResult as EngineResult
 from ocrq.schemas import JobDocument, JobOptions, JobQuery, Line, OcrResult
+from ocrq.store.jobs import Job
 
 
 def test_every_field_of_a_job_record_is_in_the_job_document():

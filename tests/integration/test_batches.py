@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 from ocrq.api import create_app
-from ocrq.batches import batch_key
+from ocrq.store.batches import batch_key
 from tests.support.documents import text_pdf
 from tests.support.render import render_png
 

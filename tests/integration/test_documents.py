@@ -10,7 +10,7 @@ import signal
 import pytest
 
 from ocrq.api import create_app
-from ocrq.jobs import pages_key
+from ocrq.store.keys import pages_key
 from tests.support.documents import broken_pdf, encrypted_pdf, text_pages, text_pdf, tiff_bytes
 from tests.support.stack import WorkerProcess, wait_for
 

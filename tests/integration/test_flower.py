@@ -1,5 +1,6 @@
 """Flower, started as the README says (``celery -A ocrq.worker.celery_app flower``), watches the real worker:
-it lists it, turns its task events on, and shows a job's task as it runs (JSON events only)."""
+it lists it, turns its task events on, and shows a job's task as it runs (JSON events only), in the state
+the job ended in: ``SUCCESS`` for a job that succeeded, ``FAILURE`` for one that failed."""
 
 from __future__ import annotations
 
@@ -60,3 +61,17 @@ def test_flower_sees_the_worker_and_its_tasks(flower, client, worker):
 
     task = wait_for(seen, timeout=20)
     assert task["name"] == "ocrq.ocr" and task["worker"].startswith("ocrq@") and job_id in task["args"]
+
+    png = render_png(["Cut short"], size=32)  # its header passes the API; its pixels do not decode
+    posted = client.post("/v1/jobs", data={"image": (io.BytesIO(png[: len(png) // 2]), "cut.png")},
+                         content_type="multipart/form-data")
+    failed_id = posted.get_json()["job_id"]
+    job = client.get(f"/v1/jobs/{failed_id}?wait=30").get_json()
+    assert job["status"] == "failed" and job["error"]["code"] == "undecodable_image"
+
+    def failure():
+        task = requests.get(f"{flower}/api/tasks", timeout=10).json().get(failed_id)
+        return task if task and task["state"] in ("SUCCESS", "FAILURE") else None
+
+    task = wait_for(failure, timeout=20)
+    assert task["state"] == "FAILURE" and "undecodable_image" in task["exception"]

@@ -11,7 +11,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from ocrq.jobs import PENDING_KEY
+from ocrq.store.keys import PENDING
 from tests.reliability.harness import ApiServer
 from tests.support.render import render_png
 from tests.support.stack import wait_for
@@ -34,7 +34,7 @@ def submit(client, data: bytes, **fields) -> str:
 
 
 def test_jobs_move_the_api_and_worker_metrics(client, worker, redis_client):
-    wait_for(lambda: redis_client.zcard(PENDING_KEY) == 0, timeout=60)  # earlier tests' jobs are done
+    wait_for(lambda: redis_client.zcard(PENDING) == 0, timeout=60)  # earlier tests' jobs are done
     api = lambda: samples(client.get("/metrics").get_data(as_text=True))  # noqa: E731
     work = lambda: samples(requests.get(worker.metrics_url, timeout=10).text)  # noqa: E731
     api_before, worker_before = api(), work()

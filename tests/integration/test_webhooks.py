@@ -16,7 +16,7 @@ import redis
 import requests
 
 from ocrq.api import create_app
-from ocrq.jobs import WEBHOOKS_DUE_KEY
+from ocrq.store.keys import WEBHOOKS_DUE
 from ocrq.webhooks import ATTEMPT_HEADER, JOB_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.support.render import render_png
 from tests.support.stack import WEBHOOK_SECRET, WorkerProcess, wait_for
@@ -82,14 +82,14 @@ def test_a_finished_job_posts_its_signed_document(client, receiver, redis_client
     assert not verify("another secret", headers[TIMESTAMP_HEADER], call["body"], headers[SIGNATURE_HEADER])
     assert headers[JOB_HEADER] == job_id and headers[ATTEMPT_HEADER] == "1"
     assert headers["Content-Type"] == "application/json"
-    wait_for(lambda: redis_client.zscore(WEBHOOKS_DUE_KEY, job_id) is None, timeout=5)
+    wait_for(lambda: redis_client.zscore(WEBHOOKS_DUE, job_id) is None, timeout=5)
 
 
 def test_a_failing_receiver_is_retried_with_backoff_until_it_answers(client, receiver, redis_client, worker):
     receiver.scripts["/flaky"] = [500, 500, 200]
     job_id = submit(client, callback_url=f"{receiver.url}/flaky", enhance="off")
     calls = wait_for(lambda: len(receiver.to("/flaky")) >= 3 and receiver.to("/flaky"), timeout=30)
-    wait_for(lambda: redis_client.zscore(WEBHOOKS_DUE_KEY, job_id) is None, timeout=5)
+    wait_for(lambda: redis_client.zscore(WEBHOOKS_DUE, job_id) is None, timeout=5)
     time.sleep(0.6)  # had the 200 not counted, a 4th attempt would come after 1 s
     assert len(receiver.to("/flaky")) == 3
     assert [call["headers"][ATTEMPT_HEADER] for call in calls] == ["1", "2", "3"]
@@ -106,7 +106,7 @@ def test_a_receiver_that_keeps_failing_is_given_up_after_the_retry_window(client
     receiver.scripts["/down"] = [503] * 100
     job_id = submit(client, callback_url=f"{receiver.url}/down", enhance="off")
     assert client.get(f"/v1/jobs/{job_id}?wait=30").get_json()["status"] == "succeeded"
-    wait_for(lambda: redis_client.zscore(WEBHOOKS_DUE_KEY, job_id) is None, timeout=20)
+    wait_for(lambda: redis_client.zscore(WEBHOOKS_DUE, job_id) is None, timeout=20)
     calls = receiver.to("/down")
     time.sleep(1.0)
     assert len(receiver.to("/down")) == len(calls)  # nothing after giving up

@@ -24,7 +24,8 @@ from PIL import Image, ImageDraw
 from ocrq.cli.serve import api_command
 from ocrq.config import Settings
 from ocrq.embedded_redis import EmbeddedRedis, free_port
-from ocrq.jobs import FINISHED, job_key
+from ocrq.store.jobs import FINISHED
+from ocrq.store.keys import job_key
 from tests.support.render import encode, font
 from tests.support.stack import ROOT, WorkerProcess, stack_env, stop_gracefully
 

@@ -12,8 +12,8 @@ import time
 import pytest
 import requests
 
-from ocrq.jobs import PENDING_KEY
-from ocrq.tasks import BROKER_UNACKED_KEY, OCR_QUEUE
+from ocrq.store.keys import PENDING, UNACKED
+from ocrq.tasks import OCR_QUEUE
 from tests.reliability.harness import Figures, label, tiny_png, wait_finished
 from tests.support.stack import wait_for
 
@@ -67,11 +67,11 @@ def test_uploads_and_results_expire_and_redis_returns_to_its_baseline(make_stack
             interval=0.5,
         )
         gone = sum(http.get(f"{stack.url}/v1/jobs/{j}", timeout=30).status_code == 404 for j in everything)
-    wait_for(lambda: not client.exists(PENDING_KEY), timeout=30)
+    wait_for(lambda: not client.exists(PENDING), timeout=30)
     leftovers = sorted(
         k.decode()
         for k in client.scan_iter(match="ocrq:*")
-        if not k.startswith((b"ocrq:worker:", b"ocrq:reconciler"))
+        if k not in (b"ocrq:workers", b"ocrq:reconciler")
     )
     after_keys = client.dbsize()
     after_memory = client.info("memory")["used_memory"]
@@ -96,6 +96,6 @@ def test_uploads_and_results_expire_and_redis_returns_to_its_baseline(make_stack
     assert all(d["error"]["code"] == "upload_expired" for d in starved_docs)
     assert readable == len(everything)  # results are there until their TTL...
     assert gone == len(everything)  # ...and gone after it
-    assert leftovers == [] and client.llen(OCR_QUEUE) == 0 and not client.exists(BROKER_UNACKED_KEY)
+    assert leftovers == [] and client.llen(OCR_QUEUE) == 0 and not client.exists(UNACKED)
     assert after_keys <= baseline_keys
     assert after_memory - baseline_memory < 1024 * 1024

@@ -142,7 +142,7 @@ def test_a_job_whose_broker_message_was_lost_is_enqueued_again(make_stack):
     figures.lost = sum(s != "succeeded" for s in final.values())
     figures.extra = {
         "recovered_after_s": round(time.monotonic() - lost_at, 1),
-        "reenqueued_logged": stack.worker_logs().count("its task message is gone"),
+        "reenqueued_logged": stack.worker_logs().count("has no task message: sent again"),
     }
     figures.report()
 

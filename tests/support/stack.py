@@ -13,7 +13,7 @@ import redis
 
 from ocrq.cli.serve import worker_command
 from ocrq.config import Settings
-from ocrq.jobs import PREFIX
+from ocrq.store import WorkerRegistry
 from ocrq.tasks import consumes_ocr
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,8 +42,10 @@ def stack_env(redis_url: str, **overrides: str) -> dict[str, str]:
 class WorkerProcess:
     """A ``celery worker`` subprocess (prefork, ``concurrency`` children) logging to a file."""
 
-    def __init__(self, redis_url: str, log_path: Path, concurrency: int = 1, **env: str) -> None:
+    def __init__(self, redis_url: str, log_path: Path, concurrency: int = 1, args: tuple[str, ...] = (),
+                 **env: str) -> None:
         self.redis_url = redis_url
+        self.args = args  # more `celery worker` options
         self.log_path = log_path
         self.concurrency = concurrency
         self.env = stack_env(redis_url, OCRQ_WORKER_CONCURRENCY=str(concurrency), **env)
@@ -55,9 +57,9 @@ class WorkerProcess:
         self.metrics_url = f"http://127.0.0.1:{port}/metrics" if port else None
 
     def start(self, timeout: float = 60.0) -> WorkerProcess:
-        client = redis.Redis.from_url(self.redis_url)
-        before = set(client.scan_iter(match=f"{PREFIX}worker:*"))
-        command = worker_command(self.settings, self.concurrency)
+        registry = WorkerRegistry(redis.Redis.from_url(self.redis_url))
+        before = registry.live()
+        command = [*worker_command(self.settings, self.concurrency), *self.args]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True)
@@ -65,7 +67,7 @@ class WorkerProcess:
         while time.monotonic() < deadline:  # ready when its heartbeat appears and its children loaded
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker exited: {self.log_path.read_text()[-2000:]}")
-            if set(client.scan_iter(match=f"{PREFIX}worker:*")) - before and \
+            if registry.live() - before and \
                     self.log().count(self.ready_line) >= self.concurrency:
                 return self
             time.sleep(0.1)

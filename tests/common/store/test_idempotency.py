@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from ocrq.errors import IdempotencyConflict
-from ocrq.idempotency import Claim, IdempotencyStore, StoredResponse, fingerprint
+from ocrq.store.idempotency import Claim, IdempotencyStore, StoredResponse, fingerprint
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 ``Idempotency-Key`` gets the first answer again instead of a second job (api/idempotency.py).
 
     ocrq:idem:<sha256(owner, key)>  JSON: {"token", "fingerprint", "state": "pending"|"done", "response"}
+                                    (ocrq/store/keys.py)
 
 A key belongs to the API key that sent it (its owner), so two tenants cannot see or block each other's.
 The first request claims the key with one Lua script (set if absent, else return what is there): of two
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 import redis
 
 from ocrq.errors import IdempotencyConflict
-from ocrq.jobs import PREFIX
+from ocrq.store.keys import idempotency_key
 
 PENDING_SECONDS = 60
 WAIT_SECONDS = 10.0  # how long a concurrent duplicate waits for the first request's answer
@@ -90,7 +91,7 @@ class IdempotencyStore:
 
     @staticmethod
     def redis_key(owner: str, key: str) -> str:
-        return f"{PREFIX}idem:" + hashlib.sha256(f"{owner}\0{key}".encode()).hexdigest()
+        return idempotency_key(hashlib.sha256(f"{owner}\0{key}".encode()).hexdigest())
 
     def settle(self, redis_key: str, token: str, record: str, ttl: int) -> bool:
         return bool(self._settle(keys=[redis_key], args=[token, record, ttl]))

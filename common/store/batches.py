@@ -1,10 +1,8 @@
 """Batches: several uploads sent in one request. Each accepted item is an ordinary job (so the items run
 in parallel on every worker, and each can be read, waited on or canceled by its job id); the batch only
-remembers which jobs are its items, in order, and which items were refused at submission and why.
-
-    ocrq:batch:<id>  hash: batch_id, owner, created_at, items (JSON list of {index, filename, job_id,
-                     error}), finished_at once seen finished; expires like a job (OCRQ_JOB_TTL_SECONDS
-                     after creation, and again after it is first seen finished)
+remembers which jobs are its items, in order, and which items were refused at submission and why
+(``ocrq:batch:<id>``, ocrq/store/keys.py). A batch expires like a job: OCRQ_JOB_TTL_SECONDS after its
+creation, and again from when it is first seen finished.
 """
 
 from __future__ import annotations
@@ -15,15 +13,13 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ocrq.jobs import FINISHED, PREFIX, Job, JobStore, events_channel, job_key, now_iso
+from ocrq.store.jobs import FINISHED, Job, JobStore
+from ocrq.store.keys import batch_key, events_channel, job_key
+from ocrq.store.lua import now_iso
 
 # The overall status of a finished batch: every item succeeded, some did, none did.
 BATCH_FINISHED = ("succeeded", "partial", "failed")
 _MISSING = {"code": "not_found", "message": "the item's job was deleted or has expired"}
-
-
-def batch_key(batch_id: str) -> str:
-    return f"{PREFIX}batch:{batch_id}"
 
 
 def display_name(filename: str | None, limit: int = 200) -> str:

@@ -3,16 +3,15 @@ the reconciler's view of pages, against a real Redis (its own database)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import redis
 
-from ocrq.jobs import JobStore, pages_key, upload_key, worker_key
-from ocrq.pages import PAGE_SEPARATOR, PageStore
 from ocrq.reconcile import Reconciler
-from ocrq.tasks import OCR_QUEUE, page_task_id
-from tests.common.test_reconcile import age, message
+from ocrq.store import BrokerView, JobStore, WorkerRegistry
+from ocrq.store.keys import pages_key, upload_key
+from ocrq.store.pages import PAGE_SEPARATOR, PageStore
+from ocrq.tasks import WORKER_QUEUES, page_task_id
+from tests.support.broker import RecordingSender, age, alive, hold
 
 HEAD = {"format": "pdf", "page_count": 3, "dpi": 150}
 
@@ -92,15 +91,16 @@ def test_reconciler_resends_pages_whose_node_is_gone_or_whose_message_is_lost(st
     pages.claim("doc", 2, 3, "node-alive")
     pages.record("doc", 2, page(2, "done"), HEAD)
     pages.claim("doc", 3, 3, "node-alive")  # running on a live node; its message is held in unacked
-    jobs.redis.set(worker_key("node-alive"), "{}", ex=30)
-    jobs.redis.hset("unacked", "tag", json.dumps([message(page_task_id("doc", 3)), "", OCR_QUEUE]))
+    alive(jobs.redis, "node-alive")
+    hold(jobs.redis, page_task_id("doc", 3), "node-alive")
     age(jobs, "doc", 5)
-    sent: list[tuple[str, int]] = []
-    reconciler = Reconciler(jobs, [].append, "node-a", interval=1,
-                            enqueue_page=lambda job_id, page: sent.append((job_id, page)))
+    sender = RecordingSender()
+    reconciler = Reconciler(jobs, BrokerView(jobs.redis, WORKER_QUEUES, 60), WorkerRegistry(jobs.redis),
+                            sender, "node-a", interval=1)
     reconciler.run_once()
-    assert sent == [("doc", 1)]  # page 4, never claimed, has no message: a suspect for now
+    assert sender.sent == ["doc:p1"]  # page 4, never claimed, has no message: a suspect for now
     age(jobs, "doc", 5)
+    alive(jobs.redis, "node-alive")
     reconciler.run_once()
-    assert sent == [("doc", 1), ("doc", 4)]  # page 1 is not sent twice: its message is queued now
+    assert sender.sent == ["doc:p1", "doc:p4"]  # page 1 is not sent twice: its node was released
     assert pages.unfinished("doc", 4)[0].node == ""

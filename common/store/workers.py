@@ -1,0 +1,83 @@
+"""Worker liveness: one sorted set of node names scored by their last heartbeat, in Redis server time.
+
+A probe counts live nodes with one ZCOUNT instead of scanning the keyspace, and the scores come from the
+Redis server's clock (``TIME`` inside the scripts), so nodes on machines whose clocks differ still agree
+on who is alive. A node is live for LIVE_SECONDS after its last heartbeat; one silent for a day is dropped.
+"""
+
+from __future__ import annotations
+
+import redis
+
+from ocrq.store.keys import WORKERS
+
+HEARTBEAT_SECONDS = 5  # how often a node reports (ocrq/worker/lifecycle.py)
+LIVE_SECONDS = 3 * HEARTBEAT_SECONDS  # a node is live while its last heartbeat is this recent
+FORGET_SECONDS = 86400
+
+# KEYS: workers. ARGV: node, forget after (s).
+_BEAT = """
+local now = redis.call('TIME')
+redis.call('ZADD', KEYS[1], now[1] + now[2] / 1000000, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now[1] - tonumber(ARGV[2]))
+return 1
+"""
+
+# KEYS: workers. ARGV: live seconds. The names of the live nodes.
+_LIVE = """
+local now = redis.call('TIME')
+return redis.call('ZRANGEBYSCORE', KEYS[1], now[1] + now[2] / 1000000 - tonumber(ARGV[1]), '+inf')
+"""
+
+# KEYS: workers. ARGV: live seconds. How many nodes are live.
+_COUNT = """
+local now = redis.call('TIME')
+return redis.call('ZCOUNT', KEYS[1], now[1] + now[2] / 1000000 - tonumber(ARGV[1]), '+inf')
+"""
+
+
+class WorkerRegistry:
+    """Heartbeats in, live nodes out."""
+
+    def __init__(self, client: redis.Redis, live_seconds: float = LIVE_SECONDS) -> None:
+        self.redis = client
+        self.live_seconds = live_seconds
+        self._beat = client.register_script(_BEAT)
+        self._live = client.register_script(_LIVE)
+        self._count = client.register_script(_COUNT)
+
+    def beat(self, node: str) -> None:
+        """Node ``node`` is alive now."""
+        self._beat(keys=[WORKERS], args=[node, FORGET_SECONDS])
+
+    def leave(self, node: str) -> None:
+        """Node ``node`` stopped cleanly: not live from now on."""
+        self.redis.zrem(WORKERS, node)
+
+    def live(self) -> set[str]:
+        """The nodes whose last heartbeat is at most ``live_seconds`` old."""
+        return {name.decode() for name in self._live(keys=[WORKERS], args=[self.live_seconds])}
+
+    def count(self) -> int:
+        return int(self._count(keys=[WORKERS], args=[self.live_seconds]))
+
+
+# KEYS: the lease. ARGV: holder, seconds. Take the lease if it is free or already ours; renew it either way.
+_LEASE = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+return 1
+"""
+
+
+class Lease:
+    """A job for one node at a time (the reconciler's passes): held while renewed, free once it lapses."""
+
+    def __init__(self, client: redis.Redis, key: str) -> None:
+        self.key = key
+        self._take = client.register_script(_LEASE)
+
+    def hold(self, holder: str, seconds: int) -> bool:
+        """Take or renew the lease for ``seconds``; False while another holder has it."""
+        return bool(self._take(keys=[self.key], args=[holder, seconds]))
