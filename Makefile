@@ -25,8 +25,15 @@ run: $(STAMP)  ## start everything on this machine (embedded Redis, API, one wor
 test: $(STAMP) browser lint  ## run every test (starts its own Redis and workers), after the lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)  ## ruff (style, and imports by the package's name only)
+# mypy reads a package from a folder of its name: build/typecheck/ocrq is the installed layout, made of
+# links to the three folders (common/ is ocrq, api/ and worker/ its subpackages).
+lint: $(STAMP)  ## ruff (style, imports by the package's name only) and mypy on the ocrq package
 	$(BIN)/ruff check .
+	rm -rf build/typecheck && mkdir -p build/typecheck/ocrq
+	for entry in common/*; do ln -s "$(CURDIR)/$$entry" build/typecheck/ocrq/; done
+	ln -s "$(CURDIR)/api" build/typecheck/ocrq/api && ln -s "$(CURDIR)/worker" build/typecheck/ocrq/worker
+	cd build/typecheck && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml \
+	  --python-executable $(CURDIR)/$(BIN)/python --cache-dir $(CURDIR)/build/mypy-cache
 
 browser: $(CHROMIUM)  ## install Debian's chromium for the browser tests, if it is missing (needs root)
 

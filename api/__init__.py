@@ -20,8 +20,8 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
     # Werkzeug's multipart decoder checks this against its read buffer too, file parts included (64 KiB
     # reads plus the few bytes it keeps back): at 64 KiB, uploads over ~100 kB failed at random with 413.
     app.config["MAX_FORM_MEMORY_SIZE"] = 256 * 1024
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's DefaultJSONProvider
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["ocrq.settings"] = settings
     app.extensions["ocrq.queue"] = queue or JobQueue(settings)
     errors.register(app)
@@ -40,5 +40,5 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
-    app.wsgi_app = UploadDeadline(app.wsgi_app, settings.upload_timeout)  # a stalled upload is cut off
+    app.wsgi_app = UploadDeadline(app.wsgi_app, settings.upload_timeout)  # type: ignore[method-assign]
     return app

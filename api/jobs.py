@@ -49,7 +49,7 @@ def submit_job():
             return guard.replay
         job = context.queue().submit(data, options, context.owner(),
                                      document.to_dict() if document else None)
-        body = {"job_id": job.job_id, "status": job.status}
+        body: dict[str, object] = {"job_id": job.job_id, "status": job.status}
         if document:  # a multi-page document: its pages run as tasks of their own
             body["progress"] = {"done": 0, "total": document.pages}
         body["links"] = {"self": url_for("jobs.get_job", job_id=job.job_id)}
@@ -85,7 +85,8 @@ def delete_job(job_id: str):
         raise NotFound(f"no job {job_id} (unknown, expired or deleted)")
     if outcome == "canceled":
         JOBS_FINISHED.labels("canceled", "").inc()
-    removed = JobRemoved(job_id=job_id, status="canceled" if outcome == "canceled" else "deleted")
+    removed = JobRemoved.model_validate({"job_id": job_id,
+                                         "status": "canceled" if outcome == "canceled" else "deleted"})
     return jsonify(removed.dump())
 
 

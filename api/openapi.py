@@ -211,7 +211,7 @@ def build_spec(app: Flask) -> dict:
                 entry["requestBody"] = op.body
             if protected:
                 # Without OCRQ_API_KEYS the API is open: "{}" says no credential is needed.
-                optional = [] if keys_required else [{}]
+                optional: list[dict] = [] if keys_required else [{}]
                 entry["security"] = [{"bearerAuth": []}, {"apiKeyHeader": []}, *optional]
             paths.setdefault(path, {})[method.lower()] = entry
     _, schemas = models_json_schema([(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)],

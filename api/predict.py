@@ -45,7 +45,7 @@ def predict():
     logcontext.job_created(job.job_id)
     done = context.store().wait(job.job_id, settings.predict_timeout, context.owner()) or job
     link = url_for("jobs.get_job", job_id=job.job_id)
-    if done.status == "succeeded":
+    if done.status == "succeeded" and done.result is not None:
         return jsonify(PredictResult.model_validate({
             "success": True,
             "results": _results(done.result),

@@ -55,7 +55,7 @@ def read_options(request: Request, settings: Settings,
     ``JobOptions`` for a job or a batch, ``PredictOptions`` (enhance only) for ``/ocr/predict``."""
     # Both places are checked: a bad value is refused wherever it is, and a form field wins over the query.
     form, query = model.parse(request.form.to_dict()), model.parse(request.args.to_dict())
-    options = {"enhance": form.enhance or query.enhance or settings.enhance_default}
+    options: dict[str, str] = {"enhance": form.enhance or query.enhance or settings.enhance_default}
     if isinstance(form, JobOptions) and isinstance(query, JobOptions):
         options["priority"] = form.priority or query.priority or "normal"
         tag = form.tag or query.tag

@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         casefold = name.startswith("sroie")
         chars = max(1, sum(len(t) for t in labels))
         prepared = [rec.prepare(c) for c in crops]
-        first = rec.read_prepared(prepared)
+        first = rec.read_prepared(prepared).readings
         d0 = distances(first, labels, casefold)
         s0 = np.array([r.path_score for r in first])
         c0 = np.array([r.confidence for r in first])
@@ -170,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             f"edge sharpness p10/p50/p90 {np.round(np.percentile(sharp, [10, 50, 90]), 2).tolist()}"
         )
         for f in a.filters.split(","):
-            rs = rec.read_prepared([FILTERS[f](c, ln) for c, ln in zip(crops, prepared, strict=True)])
+            filtered = [FILTERS[f](c, ln) for c, ln in zip(crops, prepared, strict=True)]
+            rs = rec.read_prepared(filtered).readings
             d = distances(rs, labels, casefold)
             s = np.array([r.path_score for r in rs])
             blurred = np.where(sharp < a.sharpness_below, d, d0)

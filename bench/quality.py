@@ -1,5 +1,5 @@
-"""What the quality measures of common/ocr/quality.py say about each dataset: where the auto thresholds
-come from.
+"""What the quality measures (ocrq/ocr/quality.py, bench/page_measures.py) say about each dataset: where
+the auto thresholds come from.
 
     python bench/quality.py [--datasets a,b] [--degrade blur2,motion] [--limit 20] [--pack ppocrv6]
 
@@ -22,11 +22,12 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.data import DEFAULT_DATA_ROOT, DEFAULT_DATASETS, load  # noqa: E402
+from bench.page_measures import measure_page, text_height  # noqa: E402
 from ocrq.config import Settings  # noqa: E402
 from ocrq.ocr import OcrEngine  # noqa: E402
 from ocrq.ocr.auto import AutoParams, line_sharpness  # noqa: E402
 from ocrq.ocr.geometry import crop_line  # noqa: E402
-from ocrq.ocr.quality import measure_page, median_grey, text_height  # noqa: E402
+from ocrq.ocr.quality import median_grey  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

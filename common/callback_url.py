@@ -245,7 +245,7 @@ def post(target: Target, address: IPAddress, body: bytes, headers: dict[str, str
         pool_class = urllib3.HTTPConnectionPool
     deadline = _Deadline(timeout)
 
-    class Watched(pool_class.ConnectionCls):  # type: ignore[name-defined, misc]
+    class Watched(pool_class.ConnectionCls):  # type: ignore[name-defined]
         def _new_conn(self) -> socket.socket:
             sock = super()._new_conn()
             deadline.watch(sock)

@@ -161,7 +161,7 @@ class Client:
         job = self.submit(source, **options).wait(timeout)
         if job.status != "succeeded":
             raise JobFailed(job)
-        return job.result
+        return job.result or {}
 
     def batch(self, sources: Iterable[str | Path | bytes], idempotency_key: str | None = None,
               **options: Any) -> Batch:

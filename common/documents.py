@@ -82,7 +82,7 @@ def _within_limit(pages: int, max_pages: int) -> int:
 def _check_tiff_pages(data: bytes, max_pixels: int) -> None:
     """Every page's size from its header: a pixel bomb on page 7 is refused now, not by a worker later."""
     with Image.open(io.BytesIO(data), formats=("TIFF",)) as img:
-        for index in range(img.n_frames):
+        for index in range(getattr(img, "n_frames", 1)):
             try:
                 img.seek(index)
             except (EOFError, OSError, ValueError) as exc:

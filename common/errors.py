@@ -142,8 +142,8 @@ def status_for_code(code: str) -> int:
     return 500
 
 
-def _all_subclasses(cls: type) -> list[type]:
-    found = []
+def _all_subclasses(cls: type[OcrqError]) -> list[type[OcrqError]]:
+    found: list[type[OcrqError]] = []
     for sub in cls.__subclasses__():
         found.append(sub)
         found.extend(_all_subclasses(sub))

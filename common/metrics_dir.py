@@ -34,7 +34,7 @@ def ensure(prefix: str) -> Path:
     if values is not None:
         # Imported already (the `celery` command loads its plugins first, and Flower's imports
         # prometheus_client): metrics made from now on must use the multiprocess store all the same.
-        values.ValueClass = values.get_value_class()
+        values.ValueClass = values.get_value_class()  # type: ignore[attr-defined]
     return path
 
 

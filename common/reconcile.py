@@ -35,6 +35,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 from ocrq.store import (
@@ -119,16 +120,16 @@ class Reconciler:
                 for state in self.pages.unfinished(job_id, job.pages):
                     page = state.page
                     if self._watch(page_task_id(job_id, page), state.node, look, done,
-                                   lambda j=job_id, p=page: self.sender.enqueue_page(j, p)):
+                                   partial(self.sender.enqueue_page, job_id, page)):
                         self.pages.release(job_id, page)
                         self.jobs.touch(job_id)
             else:
                 claimed_by = job.worker if job.status == "running" else ""
-                if self._watch(job_id, claimed_by, look, done, lambda j=job_id: self.sender.enqueue(j)):
+                if self._watch(job_id, claimed_by, look, done, partial(self.sender.enqueue, job_id)):
                     self.jobs.touch(job_id)
         for job_id in due:
             self._watch(webhook_task_id(job_id), "", look, done,
-                        lambda j=job_id: self.sender.enqueue_webhook(j))
+                        partial(self.sender.enqueue_webhook, job_id))
         self._suspects = look.suspects
         return done
 

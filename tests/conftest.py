@@ -82,3 +82,4 @@ def live_server(app, worker):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    server.server_close()

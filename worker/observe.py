@@ -53,7 +53,7 @@ def _setup_logging(**_: Any) -> None:
     pool_log = get_multiprocessing_logger()  # billiard's ("Process ... exited with ..."): no propagation
     pool_log.handlers = [handler]
     pool_log.setLevel(logging.ERROR)
-    celery.apps.worker.safe_say = _say  # type: ignore[attr-defined]
+    celery.apps.worker.safe_say = _say
 
 
 @signals.worker_ready.connect

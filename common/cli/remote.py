@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from ocrq.client import ApiError, Client, ClientError, Job
 from ocrq.formats import FORMATS, render
@@ -69,11 +70,11 @@ def run_submit(args: argparse.Namespace) -> int:
                                     on_progress=pages.update):
         if isinstance(outcome, Job) and outcome.status == "succeeded":
             done += 1
-            _write(args, Path(path), render(outcome.result, args.format))
+            _write(args, Path(str(path)), render(outcome.result or {}, args.format))
         else:
             failed += 1
             reason = outcome if isinstance(outcome, ClientError) else outcome.error or outcome.status
-            progress.write(f"ocrq: {path}: {_describe(reason)}", file=sys.stderr)
+            progress.write(f"ocrq: {path!s}: {_describe(reason)}", file=sys.stderr)
         progress.update(1)
     pages.close()
     progress.close()
@@ -125,7 +126,7 @@ class PageProgress:
         self.files = files
         self.single = single
         self.disable = disable
-        self.bar = None
+        self.bar: Any = None
         self.lock = threading.Lock()
 
     def update(self, path, job: Job) -> None:

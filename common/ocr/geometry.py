@@ -22,7 +22,7 @@ def crop_line(image: np.ndarray, box: np.ndarray) -> np.ndarray:
         x0, y0 = max(x0, 0), max(y0, 0)
         crop = image[y0 : max(y1, y0 + 1), x0 : max(x1, x0 + 1)]
     else:
-        target = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+        target = np.asarray([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
         matrix = cv2.getPerspectiveTransform(box, target)
         crop = cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_CUBIC,
                                    borderMode=cv2.BORDER_REPLICATE)

@@ -20,7 +20,7 @@ from ocrq.ocr.orient import OrientParams
 from ocrq.ocr.recognize import RecParams
 
 MANIFEST = json.loads((Path(__file__).with_name("manifest.json")).read_text(encoding="utf-8"))
-_IMAGENET = {"mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225)}
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,9 @@ class ModelPack:
 PACK_PARAMS: dict[str, dict] = {
     "ppocrv6": {"det_params": DetParams(), "orient_params": OrientParams(size=(48, 192), keep_aspect=True)},
     "ppocrv5": {
-        "det_params": DetParams(**_IMAGENET),
-        "orient_params": OrientParams(size=(80, 160), keep_aspect=False, **_IMAGENET),
+        "det_params": DetParams(mean=IMAGENET_MEAN, std=IMAGENET_STD),
+        "orient_params": OrientParams(size=(80, 160), keep_aspect=False, mean=IMAGENET_MEAN,
+                                      std=IMAGENET_STD),
     },
 }
 

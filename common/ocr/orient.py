@@ -24,13 +24,22 @@ class OrientParams:
     batch: int = 16
 
 
+@dataclass
+class Orientation:
+    """The crops with 180-degree lines turned upright, which were turned, and the stage's seconds."""
+
+    crops: list[np.ndarray]
+    flipped: list[bool]
+    elapsed: float = 0.0
+    onnx: float = 0.0
+
+
 class LineOrienter:
-    """``__call__(crops) -> (crops with 180-degree lines turned upright, list of flipped flags)``."""
+    """``__call__(crops) -> Orientation``; holds nothing between calls."""
 
     def __init__(self, model: TimedModel, params: OrientParams) -> None:
         self.model = model
         self.params = params
-        self.last_elapsed = 0.0
 
     def _fit(self, crop: np.ndarray) -> np.ndarray:
         """(h, w, 3) uint8 -> (3, H, W) float32 normalised, as the classifier was trained."""
@@ -46,15 +55,16 @@ class LineOrienter:
         fitted[:, :, :new_w] = resized.transpose(2, 0, 1)
         return fitted
 
-    def __call__(self, crops: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[bool]]:
+    def __call__(self, crops: Sequence[np.ndarray]) -> Orientation:
         start = time.perf_counter()
-        out, flipped = list(crops), [False] * len(crops)
+        out, flipped, onnx = list(crops), [False] * len(crops), 0.0
         for first in range(0, len(crops), self.params.batch):
             ids = range(first, min(first + self.params.batch, len(crops)))
-            probs = self.model(np.stack([self._fit(crops[i]) for i in ids]))  # (n, 2): [0 deg, 180 deg]
+            # (n, 2): the probabilities of 0 and 180 degrees
+            probs, seconds = self.model.run(np.stack([self._fit(crops[i]) for i in ids]))
+            onnx += seconds
             for i, (_, p180) in zip(ids, probs, strict=True):
                 if p180 >= self.params.threshold:
                     out[i] = np.ascontiguousarray(cv2.rotate(crops[i], cv2.ROTATE_180))
                     flipped[i] = True
-        self.last_elapsed = time.perf_counter() - start
-        return out, flipped
+        return Orientation(out, flipped, time.perf_counter() - start, onnx)

@@ -1,28 +1,15 @@
-"""Measured image quality: how blurred, how contrasted, and how tall the text is, in pixels.
+"""Measured image quality: how blurred and how contrasted an image is, as the auto rules use it.
 
 ``enhance="auto"`` decides from these numbers (``ocrq.ocr.auto``) instead of enhancing every image: the
 recognisers were trained on ordinary photos and scans, so a filter that helps a blurred page hurts a sharp
-one. Each measure is a pure function of an array, cheap next to one model call. The engine uses
-``edge_sharpness`` and ``median_grey``; ``measure_page``, ``laplacian_variance`` and ``text_height`` are
-what ``bench/quality.py`` reports per dataset, where the thresholds were chosen (the rules use edge
-sharpness, not the Laplacian variance, which depends on how much of the page is text).
+one. Each measure is a pure function of an array, cheap next to one model call. The page measures used
+only to choose thresholds (Laplacian variance, text height) are in bench/page_measures.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
-
-
-def laplacian_variance(gray: np.ndarray) -> float:
-    """Variance of the Laplacian of an (H, W) uint8 image: low values mean few sharp edges (blur).
-
-    Depends on how much of the image is text, so it ranks images of one kind better than it compares
-    a receipt with a form; ``edge_sharpness`` is the content-independent measure.
-    """
-    return float(cv2.Laplacian(gray, cv2.CV_32F).var())
 
 
 def grey_percentiles(gray: np.ndarray, qs: tuple[float, ...]) -> list[float]:
@@ -75,34 +62,3 @@ def median_grey(image: np.ndarray, max_side: int = 256) -> float:
     image = shrink_to(image, max_side)
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     return float(np.median(grey))
-
-
-def text_height(boxes: np.ndarray) -> float:
-    """Median height in pixels of (N, 4, 2) line boxes (clockwise from top-left); 0 when there are none.
-
-    Height is the box's shorter side, so a vertical line's width counts, not its length.
-    """
-    if len(boxes) == 0:
-        return 0.0
-    sides_a = np.linalg.norm(boxes[:, 0] - boxes[:, 1], axis=1)
-    sides_b = np.linalg.norm(boxes[:, 1] - boxes[:, 2], axis=1)
-    return float(np.median(np.minimum(sides_a, sides_b)))
-
-
-@dataclass(frozen=True)
-class PageQuality:
-    """What ``measure_page`` found: Laplacian variance, edge sharpness (0..1), grey spread (0..255)."""
-
-    blur: float
-    sharpness: float
-    contrast: float
-
-
-def measure_page(image: np.ndarray, max_side: int = 1024) -> PageQuality:
-    """Quality of an (H, W, 3) BGR or (H, W) page, measured on a copy no larger than ``max_side``.
-
-    Shrinking first keeps the cost flat; sharpness is measured after the shrink, so it is "how sharp at
-    this scale", which is what detection at that scale sees.
-    """
-    gray = shrink_to(image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), max_side)
-    return PageQuality(laplacian_variance(gray), edge_sharpness(gray), contrast_spread(gray))

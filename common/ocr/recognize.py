@@ -87,8 +87,19 @@ def to_batch(lines: Sequence[np.ndarray], height: int, step: int) -> np.ndarray:
     return batch
 
 
+@dataclass
+class Recognition:
+    """One reading per line, in input order; seconds for the stage, and of which in onnxruntime."""
+
+    readings: list[Reading]
+    elapsed: float = 0.0
+    onnx: float = 0.0
+
+
 class TextRecognizer:
-    """``__call__(crops: list of (h, w, 3) BGR uint8) -> list[Reading]``, one per crop, in input order."""
+    """``__call__(crops: list of (h, w, 3) BGR uint8) -> Recognition``, one reading per crop, in order.
+
+    Holds nothing between calls: one recogniser serves concurrent calls."""
 
     def __init__(self, model: TimedModel, charset: Sequence[str], params: RecParams) -> None:
         self.model = model
@@ -103,7 +114,6 @@ class TextRecognizer:
         self.table = class_table(charset, probe.shape[2])
         sums = probe.sum(axis=2)
         self.outputs_probabilities = bool(probe.min() >= 0 and np.allclose(sums, 1.0, atol=1e-3))
-        self.last_elapsed = 0.0
 
     def prepare(self, crop: np.ndarray, seed_resize: bool = False) -> np.ndarray:
         """One crop -> (height, w, 3) uint8 at the model's height (seed resize pads with white)."""
@@ -113,24 +123,26 @@ class TextRecognizer:
         return resize_to_height(crop, p.height, p.min_width, p.max_width,
                                 pad_value=255 if seed_resize else None, seed=seed_resize)
 
-    def __call__(self, crops: Sequence[np.ndarray], seed_resize: bool = False) -> list[Reading]:
+    def __call__(self, crops: Sequence[np.ndarray], seed_resize: bool = False) -> Recognition:
         start = time.perf_counter()
-        readings = self.read_prepared([self.prepare(c, seed_resize) for c in crops])
-        self.last_elapsed = time.perf_counter() - start
-        return readings
+        recognition = self.read_prepared([self.prepare(c, seed_resize) for c in crops])
+        recognition.elapsed = time.perf_counter() - start
+        return recognition
 
-    def read_prepared(self, lines: Sequence[np.ndarray]) -> list[Reading]:
+    def read_prepared(self, lines: Sequence[np.ndarray]) -> Recognition:
         """Readings of lines already at the model's height ((height, w_i, 3) uint8), in input order."""
         readings: list[Reading | None] = [None] * len(lines)
+        onnx = 0.0
         for batch_ids in plan_batches([line.shape[1] for line in lines], self.params):
             batch = to_batch([lines[i] for i in batch_ids], self.params.height, self.params.width_step)
             if self.channels == 1:
                 batch = batch.mean(axis=1, keepdims=True)
-            output = self.model(batch)
+            output, seconds = self.model.run(batch)
+            onnx += seconds
             if not self.outputs_probabilities:
                 output = softmax(output.astype(np.float32), axis=2)
             columns = output.shape[1] / batch.shape[3]  # output columns per input pixel column
             lengths = [int(np.ceil(lines[i].shape[1] * columns)) for i in batch_ids]
             for i, reading in zip(batch_ids, greedy_decode(output, self.table, lengths), strict=True):
                 readings[i] = reading
-        return [r if r is not None else Reading("", 0.0) for r in readings]
+        return Recognition([r if r is not None else Reading("", 0.0) for r in readings], onnx=onnx)

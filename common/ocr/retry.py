@@ -9,13 +9,17 @@ version simply drops the unsure characters.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
 
 from ocrq.ocr.ctc import Reading
-from ocrq.ocr.recognize import TextRecognizer
+from ocrq.ocr.recognize import Recognition
+
+
+class Recognizer(Protocol):
+    def __call__(self, crops: Sequence[np.ndarray], seed_resize: bool = False) -> Recognition: ...
 
 
 def unsure_lines(readings: Sequence[Reading], below: float, limit: int) -> list[int]:
@@ -25,34 +29,21 @@ def unsure_lines(readings: Sequence[Reading], below: float, limit: int) -> list[
 
 
 def second_look(
-    recognizer: TextRecognizer,
+    recognizer: Recognizer,
     readings: Sequence[Reading],
     indices: Sequence[int],
     other_version: Callable[[int], np.ndarray],
-) -> tuple[list[Reading], int]:
+) -> tuple[list[Reading], int, Recognition]:
     """``readings`` with line i replaced by the reading of ``other_version(i)`` (an (h, w, 3) uint8 crop of
-    the same shape as line i's) for each i in ``indices`` whose best path is more likely; and how many
-    were replaced. The other versions are read in one batched call."""
+    the same shape as line i's) for each i in ``indices`` whose best path is more likely; how many were
+    replaced; and the second recognition (its time). The other versions are read in one batched call."""
     out = list(readings)
     if not indices:
-        return out, 0
-    lines = [recognizer.prepare(other_version(i)) for i in indices]
+        return out, 0, Recognition([])
+    second = recognizer([other_version(i) for i in indices])
     replaced = 0
-    for i, reading in zip(indices, recognizer.read_prepared(lines), strict=True):
+    for i, reading in zip(indices, second.readings, strict=True):
         if reading.text.strip() and reading.path_score > out[i].path_score:
             out[i] = reading
             replaced += 1
-    return out, replaced
-
-
-def timed_second_look(
-    recognizer: TextRecognizer,
-    readings: Sequence[Reading],
-    below: float,
-    limit: int,
-    other_version: Callable[[int], np.ndarray],
-) -> tuple[list[Reading], float]:
-    """``second_look`` on the unsure lines; returns the readings and the seconds it took."""
-    start = time.perf_counter()
-    out, _ = second_look(recognizer, readings, unsure_lines(readings, below, limit), other_version)
-    return out, time.perf_counter() - start
+    return out, replaced, second

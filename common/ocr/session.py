@@ -1,4 +1,4 @@
-"""onnxruntime sessions built the same way for every model, and a timer for the time spent inside them."""
+"""onnxruntime sessions built the same way for every model, each run timed by its caller's clock."""
 
 from __future__ import annotations
 
@@ -29,14 +29,15 @@ def create_session(path: Path, threads: int, memory_arena: bool = True) -> ort.I
 
 
 class TimedModel:
-    """One ONNX model with a single input and output; ``elapsed`` accumulates seconds spent in ``run``."""
+    """One ONNX model with a single input and output. ``run`` returns the output and the seconds spent
+    in onnxruntime; nothing is kept between calls, so threads may share one (onnxruntime's ``run`` is
+    thread-safe)."""
 
     def __init__(self, path: Path, threads: int, memory_arena: bool = True) -> None:
         self.path = path
         self.session = create_session(path, threads, memory_arena)
         self.input = self.session.get_inputs()[0]
         self.output_name = self.session.get_outputs()[0].name
-        self.elapsed = 0.0
 
     @property
     def input_shape(self) -> list[int | str | None]:
@@ -45,8 +46,11 @@ class TimedModel:
     def metadata(self) -> dict[str, str]:
         return dict(self.session.get_modelmeta().custom_metadata_map)
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, float]:
+        """(output, seconds in onnxruntime) for one input batch."""
         start = time.perf_counter()
         (output,) = self.session.run([self.output_name], {self.input.name: batch})
-        self.elapsed += time.perf_counter() - start
-        return output
+        return output, time.perf_counter() - start
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self.run(batch)[0]

@@ -107,7 +107,8 @@ class BatchStore:
 
     def get(self, batch_id: str, owner: str | None = None) -> Batch | None:
         """The batch, or None if unknown, expired, or (when ``owner`` is given) someone else's."""
-        raw = {k.decode(): v.decode() for k, v in self.redis.hgetall(batch_key(batch_id)).items()}
+        record: dict[bytes, bytes] = self.redis.hgetall(batch_key(batch_id))  # type: ignore[assignment]
+        raw = {k.decode(): v.decode() for k, v in record.items()}
         if "batch_id" not in raw or (owner is not None and raw.get("owner", "") != owner):
             return None
         return Batch(batch_id=raw["batch_id"], created_at=raw["created_at"], owner=raw.get("owner", ""),

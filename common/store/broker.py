@@ -97,15 +97,17 @@ class BrokerView:
                 continue
         held: list[tuple[str, str, bytes, str]] = []  # (task id, tag, entry, queue)
         entries: dict[bytes, bytes] = self.redis.hgetall(UNACKED)  # type: ignore[assignment]
-        for tag, entry in entries.items():
+        for raw_tag, entry in entries.items():
             try:
                 message, _exchange, routing_key = json.loads(entry)
                 task_id = message_task_id(message)
             except (ValueError, TypeError, AttributeError):
                 continue
             if task_id:
-                held.append((task_id, tag.decode(), entry, str(routing_key)))
-        nodes = self.redis.mget([reservation_key(task_id) for task_id, *_ in held]) if held else []
+                held.append((task_id, raw_tag.decode(), entry, str(routing_key)))
+        nodes: list[bytes | None] = (
+            self.redis.mget([reservation_key(task_id) for task_id, *_ in held]) if held else []  # type: ignore[assignment]
+        )
         for (task_id, tag, entry, queue), node in zip(held, nodes, strict=True):
             snapshot.held.setdefault(task_id, []).append(
                 HeldMessage(tag, entry, queue, node.decode() if node else ""))

@@ -208,7 +208,7 @@ class JobStore:
     def priority(self, job_id: str) -> str | None:
         """The job's ``priority`` option (None: no such job, or one stored before priorities existed)."""
         raw = self.redis.hget(job_key(job_id), "options")
-        return json.loads(raw).get("priority") if raw else None  # type: ignore[arg-type]
+        return json.loads(raw).get("priority") if raw else None
 
     def claim(self, job_id: str, max_attempts: int, worker: str = "") -> Claim:
         """Count a delivery and mark the job running on worker node ``worker``, unless it is finished or
@@ -234,7 +234,8 @@ class JobStore:
 
     def stale(self, older_than: float, limit: int = 1000) -> list[PendingJob]:
         """Unfinished jobs last enqueued or claimed before ``older_than`` (epoch s), oldest first."""
-        ids = [i.decode() for i in self.redis.zrangebyscore(PENDING, "-inf", older_than, 0, limit)]
+        found: list[bytes] = self.redis.zrangebyscore(PENDING, "-inf", older_than, 0, limit)  # type: ignore[assignment]
+        ids = [i.decode() for i in found]
         with self.redis.pipeline(transaction=False) as pipe:
             for job_id in ids:
                 pipe.hmget(job_key(job_id), "status", "worker", "pages")

@@ -22,12 +22,12 @@ class WebhookOutbox:
 
     def due_since(self, job_id: str) -> float | None:
         """When the job ended (epoch s), if its webhook is still due; None if delivered or given up."""
-        return self.redis.zscore(WEBHOOKS_DUE, job_id)  # type: ignore[return-value]
+        return self.redis.zscore(WEBHOOKS_DUE, job_id)
 
     def overdue(self, older_than: float, limit: int = 1000) -> list[str]:
         """Jobs whose webhook has been due since before ``older_than`` (epoch s), oldest first."""
-        due = self.redis.zrangebyscore(WEBHOOKS_DUE, "-inf", older_than, 0, limit)
-        return [i.decode() for i in due]  # type: ignore[union-attr]
+        due: list[bytes] = self.redis.zrangebyscore(WEBHOOKS_DUE, "-inf", older_than, 0, limit)  # type: ignore[assignment]
+        return [i.decode() for i in due]
 
     def lock(self, job_id: str, seconds: float) -> bool:
         return bool(self.redis.set(webhook_lock_key(job_id), "1", nx=True, px=max(1, int(seconds * 1000))))

@@ -59,5 +59,6 @@ def serve():
             yield f"http://127.0.0.1:{server.server_port}"
         finally:
             server.shutdown()
+            server.server_close()
 
     return serving

@@ -98,3 +98,5 @@ def test_up_serves_jobs_and_ctrl_c_stops_everything(tmp_path):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        up.wait()
+        up.stdout.close()

@@ -88,6 +88,7 @@ def scripted():
     Scripted.seen, Scripted.keys = [], []
     yield server
     server.shutdown()
+    server.server_close()
 
 
 def test_retries_429_then_succeeds_and_sends_the_key(scripted):

@@ -6,6 +6,8 @@ import io
 import json
 import logging
 
+import pytest
+
 from ocrq import logs
 
 
@@ -67,6 +69,7 @@ def test_long_messages_are_clipped():
     assert len(entry["message"]) < logs.MAX_TEXT + 50 and entry["message"].endswith("more)")
 
 
+@pytest.mark.filterwarnings("default:careful:UserWarning")  # this test's own warning is shown, not raised
 def test_configure_sends_warnings_and_every_logger_through_one_handler():
     stream = io.StringIO()
     root = logging.getLogger()

@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import redis
@@ -60,6 +61,7 @@ def receiver():
     thread.start()
     yield receiver
     receiver.server.shutdown()
+    receiver.server.server_close()
 
 
 def submit(client, **fields):
@@ -158,7 +160,8 @@ def test_predict_takes_no_job_only_options(client, receiver):
 
 
 def rss_mb(pid: int) -> float:
-    status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status") if ":" in line)
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    status = dict(line.split(":", 1) for line in lines if ":" in line)
     return int(status["VmRSS"].split()[0]) / 1024
 
 

@@ -1,7 +1,5 @@
 """The auto mode's rules and the second look, without a model: each rule fires where it should, only there."""
 
-from types import SimpleNamespace
-
 import cv2
 import numpy as np
 
@@ -15,6 +13,7 @@ from ocrq.ocr.auto import (
     text_evidence,
 )
 from ocrq.ocr.ctc import Reading
+from ocrq.ocr.recognize import Recognition
 from ocrq.ocr.retry import second_look, unsure_lines
 from tests.support.render import render_lines
 
@@ -70,19 +69,16 @@ def test_unsure_lines_are_the_least_confident_first():
 
 
 class FakeRecognizer:
-    """Reads every prepared line as the next scripted reading (a stand-in for one function's test)."""
+    """Reads every line as the next scripted reading (a stand-in for one function's test)."""
 
     def __init__(self, scripted):
         self.scripted = list(scripted)
         self.seen = []
 
-    def prepare(self, crop):
-        return crop
-
-    def read_prepared(self, lines):
-        self.seen.extend(lines)
-        out, self.scripted = self.scripted[: len(lines)], self.scripted[len(lines) :]
-        return out
+    def __call__(self, crops, seed_resize=False):
+        self.seen.extend(crops)
+        out, self.scripted = self.scripted[: len(crops)], self.scripted[len(crops) :]
+        return Recognition(out, elapsed=0.01, onnx=0.005)
 
 
 def test_second_look_keeps_the_more_likely_path_not_the_higher_confidence():
@@ -91,19 +87,20 @@ def test_second_look_keeps_the_more_likely_path_not_the_higher_confidence():
     # more confident, but its path is less likely -> kept.
     rec = FakeRecognizer([Reading("abc", 0.9, -0.2), Reading("x", 0.95, -0.6)])
     crops = [np.zeros((10, 40, 3), np.uint8), np.ones((10, 30, 3), np.uint8)]
-    out, replaced = second_look(rec, first, [0, 1], lambda i: crops[i])
+    out, replaced, second = second_look(rec, first, [0, 1], lambda i: crops[i])
     assert [r.text for r in out] == ["abc", "xy"]
-    assert replaced == 1
+    assert replaced == 1 and second.onnx == 0.005
     assert len(rec.seen) == 2
 
 
 def test_second_look_never_takes_an_empty_reading():
     rec = FakeRecognizer([Reading(" ", 0.0, 0.0)])
-    out, replaced = second_look(rec, [Reading("a", 0.3, -2.0)], [0], lambda i: np.zeros((5, 5, 3), np.uint8))
+    blank = np.zeros((5, 5, 3), np.uint8)
+    out, replaced, _ = second_look(rec, [Reading("a", 0.3, -2.0)], [0], lambda i: blank)
     assert out[0].text == "a" and replaced == 0
 
 
 def test_second_look_with_nothing_unsure_reads_nothing():
-    rec = SimpleNamespace(prepare=None, read_prepared=None)  # would fail if called
-    out, replaced = second_look(rec, [Reading("a", 0.99, -0.01)], [], lambda i: None)
-    assert out == [Reading("a", 0.99, -0.01)] and replaced == 0
+    rec = FakeRecognizer([])
+    out, replaced, second = second_look(rec, [Reading("a", 0.99, -0.01)], [], lambda i: None)
+    assert out == [Reading("a", 0.99, -0.01)] and replaced == 0 and rec.seen == [] and second.readings == []

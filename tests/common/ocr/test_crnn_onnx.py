@@ -86,7 +86,9 @@ def test_tiny_crnn_runs_through_the_recogniser(tmp_path, crops):
     recognizer = TextRecognizer(model, CHARSET, RecParams())
     assert recognizer.params.height == HEIGHT  # read from the model, not assumed to be 48
     assert recognizer.outputs_probabilities
-    readings = recognizer(crops)
+    recognition = recognizer(crops)
+    readings = recognition.readings
+    assert recognition.elapsed >= recognition.onnx > 0
     assert len(readings) == len(crops)
     for crop, reading in zip(crops, readings, strict=True):
         single = crop.transpose(2, 0, 1)[None].astype(np.float32) / 127.5 - 1.0
@@ -103,7 +105,7 @@ def test_logit_outputs_get_a_softmax(tmp_path, crops):
     with_softmax = TextRecognizer(TimedModel(tmp_path / "probs.onnx", 1), CHARSET, RecParams())
     with_logits = TextRecognizer(TimedModel(tmp_path / "logits.onnx", 1), CHARSET, RecParams())
     assert not with_logits.outputs_probabilities
-    a, b = with_softmax(crops), with_logits(crops)
+    a, b = with_softmax(crops).readings, with_logits(crops).readings
     assert [r.text for r in a] == [r.text for r in b]
     assert [r.confidence for r in a] == pytest.approx([r.confidence for r in b], abs=1e-5)
 

@@ -1,5 +1,7 @@
 """The real models on images the tests render: the recognised text must be the text drawn."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
 import pytest
@@ -78,3 +80,18 @@ def test_bad_input_raises_typed_errors(engine):
         engine.run(b"not an image")
     with pytest.raises(InvalidOption):
         engine.run(render_png(["x"]), enhance="sharpen")
+
+
+def test_one_engine_serves_concurrent_calls(engine):
+    """Nothing of a call lives on the engine or its stages: threads sharing one engine get what one call at
+    a time gets, and each result's timings are its own (onnxruntime time within its own total)."""
+    pages = [render_png([f"线程 Thread {n}", f"第 {n} 页"], size=32) for n in range(4)]
+    serial = [engine.run(p, enhance="auto") for p in pages]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(lambda p: engine.run(p, enhance="auto"), pages * 3))
+    assert [r.text for r in parallel] == [r.text for r in serial] * 3
+    assert all("Thread" in r.text for r in serial)
+    for result in parallel:
+        timings = result.timings_ms
+        assert 0 < timings["onnx"] <= timings["total"]
+        assert timings["det"] + timings["rec"] <= timings["total"]

@@ -61,9 +61,9 @@ def test_charset_from_metadata_and_from_file(tmp_path):
 
 def test_memory_arena_setting_reaches_every_session(engine):
     lean = OcrEngine.from_settings(Settings(ort_threads=1, ort_memory_arena=False, use_orientation=True))
-    sessions = [m.session for m in lean._models()]
+    sessions = [m.session for m in lean.models()]
     assert len(sessions) == 3
     assert all(not s.get_session_options().enable_cpu_mem_arena for s in sessions)
-    assert all(m.session.get_session_options().enable_cpu_mem_arena for m in engine._models())
+    assert all(m.session.get_session_options().enable_cpu_mem_arena for m in engine.models())
     page = render_png(["内存 Memory 42"], size=32)
     assert [line.text for line in lean.run(page, enhance="off").lines] == ["内存 Memory 42"]
