@@ -39,6 +39,12 @@ def test_the_wheel_has_one_top_level_package(wheel):
     assert tops == {"ocrq"}
     for shipped in ("ocrq/api/web/static/index.html", "ocrq/ocr/manifest.json", "ocrq/worker/celery_app.py"):
         assert shipped in names
+    # every module of the three folders, at its place in the package (a subpackage left out of
+    # pyproject's list would be missing from the wheel, though an editable install still finds it)
+    places = {"common": "ocrq", "api": "ocrq/api", "worker": "ocrq/worker"}
+    modules = {f"{places[folder]}/{path.relative_to(ROOT / folder)}" for folder in places
+               for path in (ROOT / folder).rglob("*.py")}
+    assert modules - set(names) == set()
 
 
 def test_a_client_only_install_needs_no_server_parts(wheel, tmp_path):
