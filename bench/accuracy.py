@@ -17,12 +17,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 if __package__ in (None, ""):  # run as a script: make `bench` and `common` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.data import DEFAULT_DATA_ROOT, DEFAULT_DATASETS, OUT, REPO, Dataset, load  # noqa: E402
 from bench.metric import PageScore, align_page, score_page, total  # noqa: E402
 from bench.systems import DEFAULT_SYSTEMS, make_system, split_systems  # noqa: E402
+from bench.transform import move_box  # noqa: E402
 
 
 def log(msg: str) -> None:
@@ -52,6 +55,7 @@ def run_ocr(system, ds: Dataset) -> None:
                 lines, rec["error"] = [], f"{type(exc).__name__}: {exc}"
             rec["seconds"] = round(time.perf_counter() - t0, 4)
             rec["timings_ms"] = system.last_timings_ms
+            rec.update(getattr(system, "last_extra", {}))
             rec["lines"] = [{"text": t, "confidence": c, "box": b} for t, c, b in lines]
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
             fh.flush()
@@ -78,6 +82,15 @@ class Cell:
         self.score, self.wanted, self.failed, self.seconds = score, wanted, failed, seconds
 
 
+def upright_frame(page: dict, lines: list) -> tuple[dict, list]:
+    """A turned copy's page (bench/transform.py) and predictions in its source's frame: the source record,
+    and each predicted box mapped back through the inverse of the copy's matrix. Other pages as they are."""
+    if "matrix" not in page:
+        return page, lines
+    inverse = np.linalg.inv(np.asarray(page["matrix"], np.float64))
+    return page["upright"], [(text, confidence, move_box(box, inverse)) for text, confidence, box in lines]
+
+
 def score_dataset(ds: Dataset, system: str, show: bool = False, min_confidence: float = 0.0) -> Cell | None:
     """Score the saved predictions of `system` on the dataset's pages (those it has), ignoring predicted
     lines whose confidence is below `min_confidence` (to tune a drop threshold without re-running OCR)."""
@@ -91,6 +104,7 @@ def score_dataset(ds: Dataset, system: str, show: bool = False, min_confidence: 
             continue
         kept = [ln for ln in rec["lines"] if ln["confidence"] >= min_confidence]
         lines = [(ln["text"], ln["confidence"], ln["box"]) for ln in kept]
+        page, lines = upright_frame(page, lines)
         scores.append(score_page(page, lines, ds.casefold))
         failed += "error" in rec
         seconds += rec["seconds"]

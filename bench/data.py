@@ -1,7 +1,9 @@
-"""Where the benchmark datasets are and how to read them, including degraded copies made on demand.
+"""Where the benchmark datasets are and how to read them, including copies made on demand.
 
-Datasets are read in place from the shared folder (never copied into the repository). A degraded copy
-of synth_zh_docs is made once with shared/tools/degrade.py and cached under bench/out/degraded/.
+Datasets are read in place from the shared folder (never copied into the repository). ``<source>_<kind>``
+names a copy of a source dataset (synth_zh_docs or sroie2019_task1): degraded by shared/tools/degrade.py
+(blur1, blur2, motion, lowres, jpeg, dark, mix) or turned by bench/transform.py (rot90, rot180, rot270,
+tilt, photo, flipmix). A copy is made once and cached under bench/out/degraded/ or bench/out/transformed/.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ DEFAULT_DATA_ROOT = REPO.parent / "shared" / "datasets"
 OUT = REPO / "bench" / "out"
 DEFAULT_DATASETS = ("sroie2019_task1", "synth_zh_docs", "synth_zh_docs_mix")
 DEGRADE_SOURCE = "synth_zh_docs"
+SOURCES = ("synth_zh_docs", "sroie2019_task1")
 DEGRADE_KINDS = ("blur1", "blur2", "motion", "lowres", "jpeg", "dark", "mix")
+TRANSFORM_KINDS = ("rot90", "rot180", "rot270", "tilt", "photo", "flipmix")
 DEGRADE_SEED = 1  # the seed synth_zh_docs_mix was made with
 
 
@@ -46,46 +50,40 @@ def read_pages(root: Path, limit: int | None = None) -> list[dict]:
     return pages[:limit] if limit else pages
 
 
-def degraded_copy(data_root: Path, kind: str) -> Path:
-    """Folder of synth_zh_docs degraded by `kind`, made on first use (one process, no pool: 2 cores)."""
-    if kind not in DEGRADE_KINDS:
-        raise ValueError(f"unknown degradation {kind!r}; choose from {', '.join(DEGRADE_KINDS)}")
-    dst = OUT / "degraded" / f"{DEGRADE_SOURCE}_{kind}"
+def degraded_copy(data_root: Path, kind: str, source: str = DEGRADE_SOURCE) -> Path:
+    """Folder of ``source`` degraded (degrade.py) or turned (bench/transform.py) by ``kind``, made on first
+    use (one process, no pool: 2 cores)."""
+    if kind not in DEGRADE_KINDS + TRANSFORM_KINDS:
+        raise ValueError(f"unknown kind {kind!r}; choose from {', '.join(DEGRADE_KINDS + TRANSFORM_KINDS)}")
+    folder = "degraded" if kind in DEGRADE_KINDS else "transformed"
+    dst = OUT / folder / f"{source}_{kind}"
     if (dst / "labels.jsonl").exists():
         return dst
-    tool = data_root.parent / "tools" / "degrade.py"
     tmp = dst.with_name(dst.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
-    print(f"making {dst.name} with {tool} ...", file=sys.stderr)
-    cmd = [
-        sys.executable,
-        str(tool),
-        "--src",
-        str(data_root / DEGRADE_SOURCE),
-        "--out",
-        str(tmp),
-        "--kind",
-        kind,
-        "--seed",
-        str(DEGRADE_SEED),
-        "--workers",
-        "1",
-    ]
-    subprocess.run(cmd, check=True, stdout=sys.stderr)
+    if kind in DEGRADE_KINDS:
+        tool = data_root.parent / "tools" / "degrade.py"
+        print(f"making {dst.name} with {tool} ...", file=sys.stderr)
+        cmd = [sys.executable, str(tool), "--src", str(data_root / source), "--out", str(tmp), "--kind", kind,
+               "--seed", str(DEGRADE_SEED), "--workers", "1"]
+        subprocess.run(cmd, check=True, stdout=sys.stderr)
+    else:
+        from bench.transform import transform_dataset
+
+        print(f"making {dst.name} with bench/transform.py ...", file=sys.stderr)
+        transform_dataset(data_root / source, tmp, kind, DEGRADE_SEED)
     tmp.rename(dst)  # only a complete copy is ever seen as cached
     return dst
 
 
 def load(name: str, data_root: Path, limit: int | None = None) -> Dataset:
-    """A dataset by name; `synth_zh_docs_<kind>` for a kind that is not in the shared folder is made here."""
+    """A dataset by name; `<source>_<kind>` that is not in the shared folder is made here."""
     root = data_root / name
-    prefix = DEGRADE_SOURCE + "_"
-    if (
-        not (root / "labels.jsonl").exists()
-        and name.startswith(prefix)
-        and name[len(prefix) :] in DEGRADE_KINDS
-    ):
-        root = degraded_copy(data_root, name[len(prefix) :])
+    if not (root / "labels.jsonl").exists():
+        for source in SOURCES:
+            kind = name[len(source) + 1 :]
+            if name.startswith(source + "_") and kind in DEGRADE_KINDS + TRANSFORM_KINDS:
+                root = degraded_copy(data_root, kind, source)
     if not (root / "labels.jsonl").exists():
         raise FileNotFoundError(f"no dataset {name!r}: {root / 'labels.jsonl'} does not exist")
     return Dataset(name, root, read_pages(root, limit))

@@ -76,6 +76,7 @@ class OcrqSystem(System):
     def run(self, image_path: str | Path) -> list[Prediction]:
         result = self.engine.run(Path(image_path).read_bytes(), enhance=self.enhance)
         self.last_timings_ms = dict(result.timings_ms)
+        self.last_extra = {"angle": result.angle}
         return [(ln.text, float(ln.confidence), _box4(ln.box)) for ln in result.lines]
 
 
@@ -219,8 +220,10 @@ def make_system(name: str, threads: int = 2) -> System:
         return TesseractSystem()
     base, bracket, rest = name.partition("[")
     overrides = parse_overrides(rest.rstrip("]")) if bracket else None
-    if base == "ocrq":
-        return OcrqSystem(None, None, threads, overrides)
+    if base == "ocrq":  # the engine's defaults, saved and scored under the name asked for
+        system = OcrqSystem(None, None, threads, overrides)
+        system.name = name
+        return system
     parts = base.split("-")
     if len(parts) == 3 and parts[0] == "ocrq" and parts[1] in OCRQ_PACKS and parts[2] in OCRQ_MODES:
         return OcrqSystem(parts[1], parts[2], threads, overrides)

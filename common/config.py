@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     model_pack: Literal["ppocrv6", "ppocrv5"] = "ppocrv6"
     model_dir: Path | None = None
     enhance_default: EnhanceMode = "auto"
+    # Pages turned 90, 180 or 270 degrees read upright (the result says which turn: ``angle``).
+    page_orientation: bool = True
+    # Each line classified upright or upside down and turned (a page's lines all are by page_orientation).
     use_orientation: bool = False
     ort_threads: int | None = Field(default=None, ge=1, le=64)
     # onnxruntime's CPU memory arena: off makes a page 1.2x slower and a worker process hold 0.5 GB

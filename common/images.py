@@ -93,7 +93,8 @@ def probe(data: bytes, max_pixels: int) -> ImageInfo:
 def decode(data: bytes, max_pixels: int, frame: int = 0) -> np.ndarray:
     """Decode to an upright (EXIF applied) 8-bit BGR array of shape (H, W, 3).
 
-    Grayscale, palette, alpha (composited on white), CMYK and 16-bit images all come out as BGR uint8.
+    Grayscale, palette, alpha (composited on black or white, whichever keeps the marks visible), CMYK and
+    16-bit images all come out as BGR uint8.
     ``frame`` picks a page of a multi-page TIFF (0 = the first, which every other format has).
     """
     with _open(data) as img:
@@ -117,8 +118,24 @@ def decode(data: bytes, max_pixels: int, frame: int = 0) -> np.ndarray:
     return np.ascontiguousarray(array[:, :, ::-1])
 
 
+def ground_for(rgba: Image.Image, probe_side: int = 256) -> tuple[int, int, int, int]:
+    """What transparency is flattened onto so that what is drawn stays visible: black under light marks
+    (white text on a transparent PNG), white (paper) under dark ones and under an opaque image. Decided
+    from the visible pixels of a copy at most ``probe_side`` wide, by their alpha-weighted mean grey."""
+    probe = rgba.copy()
+    probe.thumbnail((probe_side, probe_side))
+    pixels = np.asarray(probe, dtype=np.float32).reshape(-1, 4)
+    alpha = pixels[:, 3] / 255.0
+    if alpha.sum() < 1e-6 or alpha.min() > 0.99:  # nothing visible, or nothing transparent
+        return (255, 255, 255, 255)
+    grey = pixels[:, :3] @ np.asarray([0.299, 0.587, 0.114], np.float32)
+    light_marks = float((grey * alpha).sum() / alpha.sum()) > 160
+    return (0, 0, 0, 255) if light_marks else (255, 255, 255, 255)
+
+
 def _to_rgb8(img: Image.Image) -> Image.Image:
-    """Any Pillow mode -> 8-bit RGB; transparency is flattened onto white (paper), 16-bit is rescaled."""
+    """Any Pillow mode -> 8-bit RGB; transparency is flattened onto a ground that keeps the marks visible
+    (``ground_for``), 16-bit is rescaled."""
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         values = np.asarray(img, dtype=np.float32)
@@ -130,7 +147,7 @@ def _to_rgb8(img: Image.Image) -> Image.Image:
         mode = "RGBA"
     if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = img.convert("RGBA")
-        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        paper = Image.new("RGBA", rgba.size, ground_for(rgba))
         return Image.alpha_composite(paper, rgba).convert("RGB")
     if mode == "RGB":
         return img

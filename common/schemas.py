@@ -140,7 +140,8 @@ class Line(Response):
     text: str
     confidence: float = Field(ge=0, le=1)
     box: list[Point] = Field(min_length=4, max_length=4,
-                             description="4 corners, clockwise from top-left, in the original image's pixels")
+                             description="4 corners in the image's pixels as uploaded, clockwise from the "
+                                         "text's own top-left corner (on a turned page, not the image's)")
 
 
 class OcrResult(Response):
@@ -150,6 +151,9 @@ class OcrResult(Response):
     height: int = Field(ge=0)
     text: str = Field(description="The lines' text joined by newlines")
     enhance: EnhanceMode = Field(description="The enhancement mode that ran")
+    angle: Literal[0, 90, 180, 270] = Field(
+        default=0, description="The clockwise rotation (degrees) that made the page upright before it was "
+                               "read; boxes are in the image as uploaded all the same")
     lines: list[Line]
     timings_ms: dict[str, float] = Field(description="Milliseconds per stage: decode, enhance, det, cls, "
                                                      "rec, retry, onnx, total (stages that ran)")
@@ -168,6 +172,7 @@ class PageResult(Response):
     width: int = Field(ge=0)
     height: int = Field(ge=0)
     text: str
+    angle: Literal[0, 90, 180, 270] = Field(default=0, description="As in a single image's result")
     lines: list[Line]
     dpi: int | None = Field(default=None, description="The resolution a PDF page was rendered at")
     attempts: int = Field(ge=0)

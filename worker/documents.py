@@ -76,6 +76,7 @@ def ocr_page(self: OcrqTask, job_id: str, page: int) -> str:
     timings["total"] = round(render_ms + engine_result["timings_ms"].get("total", 0.0), 2)
     record = {
         "page": page, "width": result.width, "height": result.height, "text": result.text,
+        "angle": result.angle,
         "lines": engine_result["lines"], **({"dpi": dpi} if dpi else {}),
         "attempts": claim.attempts, "worker": {"node": node, "pid": pid}, "timings_ms": timings,
     }

@@ -31,30 +31,139 @@ def crop_line(image: np.ndarray, box: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(crop)
 
 
+def edge_fragments(boxes: np.ndarray, image: np.ndarray, ratio: float = 0.6) -> list[bool]:
+    """Which of (N, 4, 2) boxes are slivers of a line cut off by the top or bottom border of the (H, W, 3)
+    ``image``: the box reaches the border, the line's ink runs into the border row (the cut), and it is
+    less than ``ratio`` times as tall as the median of the lines that do not reach a border. Without such
+    a line to compare with, nothing is called a fragment. (The rest of a line above a photo's edge would
+    otherwise be read as a few characters ahead of the real first line.)"""
+    if len(boxes) == 0:
+        return []
+    h, w = image.shape[:2]
+    tops, bottoms = boxes[:, :, 1].min(1), boxes[:, :, 1].max(1)
+    heights = bottoms - tops
+    at_top, at_bottom = tops <= 2.0, bottoms >= h - 2.0
+    inside = heights[~(at_top | at_bottom)]
+    if len(inside) == 0:
+        return [False] * len(boxes)
+    limit = ratio * float(np.median(inside))
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    ground = float(np.median(np.concatenate([grey[0], grey[-1]])))
+    fragments = []
+    for box, top, bottom, tall in zip(boxes, at_top, at_bottom, heights, strict=True):
+        x0, x1 = int(max(0, np.floor(box[:, 0].min()))), int(min(w, np.ceil(box[:, 0].max())))
+        rows = [grey[0, x0:x1]] * bool(top) + [grey[-1, x0:x1]] * bool(bottom)
+        cut = any(row.size and np.mean(np.abs(row.astype(np.float32) - ground) > 60) > 0.02 for row in rows)
+        fragments.append(bool(cut and tall < limit))
+    return fragments
+
+
+def border_colour(image: np.ndarray) -> tuple[int, ...]:
+    """The median colour of an (H, W, 3) image's outermost rows and columns: its background, mostly."""
+    ring = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]]).reshape(len(image[0]) * 2
+                                                                                    + len(image) * 2, -1)
+    return tuple(int(v) for v in np.median(ring, axis=0))
+
+
+def crop_with_margin(image: np.ndarray, box: np.ndarray, margin: float = 0.25) -> np.ndarray:
+    """``crop_line`` of a box that touches the image's border, given the margin it lacks there.
+
+    A line cut off by the border (a tight crop of one line, a line at the page's very edge) has no blank
+    band around its characters, and the recogniser misreads it without one; on each side the box touches,
+    it is grown by ``margin`` times its height into a border of the page's own background colour.
+    """
+    h, w = image.shape[:2]
+    x0, y0 = box.min(0)
+    x1, y1 = box.max(0)
+    touching = (x0 <= 0.5, y0 <= 0.5, x1 >= w - 0.5, y1 >= h - 0.5)
+    if not any(touching):
+        return crop_line(image, box)
+    short = max(1.0, min(float(np.linalg.norm(box[0] - box[3])), float(np.linalg.norm(box[0] - box[1]))))
+    pad = int(np.ceil(margin * short))
+    left, top, right, bottom = (pad if t else 0 for t in touching)
+    padded = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT,
+                                value=border_colour(image))
+    grown = box.astype(np.float32) + np.asarray([left, top], np.float32)
+    centre = grown.mean(axis=0)
+    for i, (x, y) in enumerate(grown):  # each corner outward on the sides that touched
+        if touching[0] and x <= centre[0]:
+            grown[i, 0] = x - left
+        if touching[2] and x > centre[0]:
+            grown[i, 0] = x + right
+        if touching[1] and y <= centre[1]:
+            grown[i, 1] = y - top
+        if touching[3] and y > centre[1]:
+            grown[i, 1] = y + bottom
+    return crop_line(padded, grown)
+
+
 def _is_axis_aligned(box: np.ndarray, tolerance: float = 0.5) -> bool:
     return (abs(box[0, 1] - box[1, 1]) <= tolerance and abs(box[3, 1] - box[2, 1]) <= tolerance
             and abs(box[0, 0] - box[3, 0]) <= tolerance and abs(box[1, 0] - box[2, 0]) <= tolerance)
 
 
+def column_order(boxes: np.ndarray) -> list[int]:
+    """Indices of (N, 4, 2) boxes of vertical text: columns right to left, top to bottom within one."""
+    if len(boxes) == 0:
+        return []
+    centres = boxes.mean(axis=1)
+    widths = np.maximum(boxes[:, :, 0].max(1) - boxes[:, :, 0].min(1), 1.0)
+    order = sorted(range(len(boxes)), key=lambda i: (-centres[i, 0], centres[i, 1]))
+    columns: list[list[int]] = []
+    for i in order:
+        a = columns[-1][0] if columns else None  # the column's first box
+        if a is not None and abs(centres[i, 0] - centres[a, 0]) < 0.5 * min(widths[i], widths[a]):
+            columns[-1].append(i)
+        else:
+            columns.append([i])
+    return [i for column in columns for i in sorted(column, key=lambda j: centres[j, 1])]
+
+
+def skew(boxes: np.ndarray, aspect: float = 1.5) -> float:
+    """The page's tilt in radians (positive: lines descend to the right): the length-weighted median slope
+    of the top edges of its wide (N, 4, 2) boxes; 0 without any."""
+    if len(boxes) == 0:
+        return 0.0
+    top = boxes[:, 1] - boxes[:, 0]
+    length = np.linalg.norm(top, axis=1)
+    height = np.linalg.norm(boxes[:, 3] - boxes[:, 0], axis=1)
+    wide = length >= aspect * np.maximum(height, 1.0)
+    if not wide.any():
+        return 0.0
+    angles, weights = np.arctan2(top[wide, 1], top[wide, 0]), length[wide]
+    order = np.argsort(angles)
+    cumulative = np.cumsum(weights[order])
+    return float(angles[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
 def reading_order(boxes: np.ndarray) -> list[int]:
     """Indices of (N, 4, 2) boxes top-to-bottom, and left-to-right within a visual row.
 
-    Two boxes share a row when their vertical centres are closer than half the smaller box's height.
+    Rows follow the page's tilt (``skew``): box centres are turned level first, so the lines of one row of
+    a tilted page stay together. Two boxes share a row when their levelled centres are closer than half
+    the smaller box's height.
     """
     if len(boxes) == 0:
         return []
-    tops = boxes[:, :, 1].min(1)
-    bottoms = boxes[:, :, 1].max(1)
-    centres = (tops + bottoms) / 2
-    heights = np.maximum(bottoms - tops, 1.0)
-    lefts = boxes[:, :, 0].min(1)
-    order = sorted(range(len(boxes)), key=lambda i: (centres[i], lefts[i]))
+    angle = skew(boxes)
+    cos, sin = np.cos(-angle), np.sin(-angle)
+    centres = boxes.mean(axis=1)
+    level_x = centres[:, 0] * cos - centres[:, 1] * sin
+    level_y = centres[:, 0] * sin + centres[:, 1] * cos
+    if abs(angle) > 0.01:  # tilted: heights are the boxes' own, not their upright extent
+        heights = np.maximum(np.linalg.norm(boxes[:, 3] - boxes[:, 0], axis=1), 1.0)
+        lefts = level_x - np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=1) / 2
+    else:
+        heights = np.maximum(boxes[:, :, 1].max(1) - boxes[:, :, 1].min(1), 1.0)
+        lefts = boxes[:, :, 0].min(1)
+        level_y = (boxes[:, :, 1].min(1) + boxes[:, :, 1].max(1)) / 2
+    order = sorted(range(len(boxes)), key=lambda i: (level_y[i], lefts[i]))
     rows: list[list[int]] = []
     for i in order:
         row = rows[-1] if rows else None
         if row is not None:
             anchor = row[0]
-            if abs(centres[i] - centres[anchor]) < 0.5 * min(heights[i], heights[anchor]):
+            if abs(level_y[i] - level_y[anchor]) < 0.5 * min(heights[i], heights[anchor]):
                 row.append(i)
                 continue
         rows.append([i])

@@ -20,22 +20,22 @@ class OrientParams:
     keep_aspect: bool = True  # True: resize to H keeping aspect, pad right; False: stretch to (H, W)
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
-    threshold: float = 0.9  # flip only when the classifier is at least this sure
+    threshold: float = 0.9  # a line is a suspect (read again turned over) when the classifier is this sure
     batch: int = 16
 
 
 @dataclass
-class Orientation:
-    """The crops with 180-degree lines turned upright, which were turned, and the stage's seconds."""
+class LineAngles:
+    """Per line, the classifier's probability that it is turned 180 degrees (N,); the stage's seconds."""
 
-    crops: list[np.ndarray]
-    flipped: list[bool]
+    p180: np.ndarray
     elapsed: float = 0.0
     onnx: float = 0.0
 
 
 class LineOrienter:
-    """``__call__(crops) -> Orientation``; holds nothing between calls."""
+    """``angles(crops) -> LineAngles``: how likely each line is upside down. Holds nothing between calls;
+    what is done with the verdicts is the page's (ocrq.ocr.upright) and the engine's business."""
 
     def __init__(self, model: TimedModel, params: OrientParams) -> None:
         self.model = model
@@ -55,16 +55,13 @@ class LineOrienter:
         fitted[:, :, :new_w] = resized.transpose(2, 0, 1)
         return fitted
 
-    def __call__(self, crops: Sequence[np.ndarray]) -> Orientation:
+    def angles(self, crops: Sequence[np.ndarray]) -> LineAngles:
+        """The probability that each (h, w, 3) crop is upside down, in batches of ``params.batch``."""
         start = time.perf_counter()
-        out, flipped, onnx = list(crops), [False] * len(crops), 0.0
+        p180, onnx = np.zeros((len(crops),), np.float32), 0.0
         for first in range(0, len(crops), self.params.batch):
-            ids = range(first, min(first + self.params.batch, len(crops)))
-            # (n, 2): the probabilities of 0 and 180 degrees
-            probs, seconds = self.model.run(np.stack([self._fit(crops[i]) for i in ids]))
+            ids = list(range(first, min(first + self.params.batch, len(crops))))
+            probs, seconds = self.model.run(np.stack([self._fit(crops[i]) for i in ids]))  # (n, 2): 0, 180
+            p180[ids] = probs[:, 1]
             onnx += seconds
-            for i, (_, p180) in zip(ids, probs, strict=True):
-                if p180 >= self.params.threshold:
-                    out[i] = np.ascontiguousarray(cv2.rotate(crops[i], cv2.ROTATE_180))
-                    flipped[i] = True
-        return Orientation(out, flipped, time.perf_counter() - start, onnx)
+        return LineAngles(p180, time.perf_counter() - start, onnx)

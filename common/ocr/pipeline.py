@@ -1,4 +1,6 @@
-"""The OCR engine: decode -> enhancement policy -> detection -> line crops -> orientation -> recognition.
+"""The OCR engine: decode -> enhancement policy -> detection -> line crops -> page orientation (the page
+turned upright and detected again if it was not) -> optional line orientation -> recognition -> slivers of
+cut-off lines at the border dropped -> boxes back in the upload's coordinates.
 
 One ``OcrEngine`` holds the loaded models; a worker process builds it once and calls ``run`` per job.
 ``enhance`` picks the policy between the stages (``ocrq.ocr.policies``): ``off`` nothing, ``seed`` the
@@ -11,20 +13,24 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ocrq.config import ENHANCE_MODES, Settings, get_settings
 from ocrq.errors import InvalidOption
 from ocrq.images import decode
 from ocrq.ocr.auto import AutoParams
+from ocrq.ocr.ctc import Reading
 from ocrq.ocr.detect import TextDetector
 from ocrq.ocr.enhance import SeedSteps
+from ocrq.ocr.geometry import column_order, edge_fragments
 from ocrq.ocr.models import ModelPack, load_pack, read_charset
 from ocrq.ocr.orient import LineOrienter
 from ocrq.ocr.policies import OffPolicy, PageLines, Timings, make_policy
 from ocrq.ocr.recognize import Recognition, TextRecognizer
 from ocrq.ocr.result import OcrLine, OcrResult
 from ocrq.ocr.session import TimedModel
+from ocrq.ocr.upright import PageOrienter, PageTurn, UprightParams, turn, unturn
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,9 @@ class EngineOptions:
     """Engine-wide choices that are not model hyper-parameters."""
 
     enhance_default: str = "auto"
-    use_orientation: bool = False
+    page_orientation: bool = True  # pages turned 90, 180 or 270 degrees are read upright (ocrq.ocr.upright)
+    upright: UprightParams = UprightParams()
+    use_orientation: bool = False  # each line classified upright or upside down, and turned
     max_image_pixels: int = 40_000_000
     min_confidence: float = 0.5  # lines read with less confidence are dropped (mostly graphics, not text)
     seed_steps: SeedSteps = SeedSteps()
@@ -53,9 +61,15 @@ class OcrEngine:
         rec_model = TimedModel(pack.rec, threads, arena)
         self.recognizer = TextRecognizer(rec_model, read_charset(pack.keys, rec_model.metadata()),
                                          pack.rec_params)
-        self.orienter = None
-        if self.options.use_orientation and pack.cls is not None:
-            self.orienter = LineOrienter(TimedModel(pack.cls, threads, arena), pack.orient_params)
+        # The line classifier (upright or upside down) serves the page's orientation and, when asked for,
+        # each line's.
+        self.classifier: LineOrienter | None = None
+        if (self.options.use_orientation or self.options.page_orientation) and pack.cls is not None:
+            self.classifier = LineOrienter(TimedModel(pack.cls, threads, arena), pack.orient_params)
+        self.orienter = self.classifier if self.options.use_orientation else None
+        self.page_orienter = None
+        if self.options.page_orientation and self.classifier is not None:
+            self.page_orienter = PageOrienter(self.classifier, self.recognizer, self.options.upright)
         o = self.options
         self.policies = {mode: make_policy(mode, o.min_confidence, o.seed_steps, o.auto)
                          for mode in ENHANCE_MODES}
@@ -68,6 +82,7 @@ class OcrEngine:
         pack = load_pack(settings.model_pack, settings.model_dir)
         options = EngineOptions(
             enhance_default=settings.enhance_default,
+            page_orientation=settings.page_orientation,
             use_orientation=settings.use_orientation,
             max_image_pixels=settings.max_image_pixels,
             memory_arena=settings.ort_memory_arena,
@@ -77,7 +92,7 @@ class OcrEngine:
     def models(self) -> list[TimedModel]:
         """The loaded models: detection, recognition, and the line classifier when it is used."""
         stages: list[TextDetector | TextRecognizer | LineOrienter | None] = [
-            self.detector, self.recognizer, self.orienter]
+            self.detector, self.recognizer, self.classifier]
         return [stage.model for stage in stages if stage is not None]
 
     def describe(self) -> dict[str, str]:
@@ -88,6 +103,27 @@ class OcrEngine:
         if mode not in self.policies:
             raise InvalidOption(f"enhance must be one of {', '.join(ENHANCE_MODES)}, not {mode!r}")
         return self.policies[mode]
+
+    def _turn_lines(self, lines: PageLines, first: list[np.ndarray], readings: list[Reading],
+                    seed_resize: bool, times: Timings) -> tuple[PageLines, list[Reading]]:
+        """Lines the classifier calls upside down, read again turned over; the turn is kept only where that
+        reading is the more likely (the classifier alone misfires on upright lines: bench/README.md)."""
+        assert self.orienter is not None
+        start = time.perf_counter()
+        angles = self.orienter.angles(lines.crops)
+        suspects = [i for i, p180 in enumerate(angles.p180) if p180 >= self.orienter.params.threshold]
+        onnx = angles.onnx
+        crops, readings = list(lines.crops), list(readings)
+        if suspects:
+            turned = self.recognizer([cv2.rotate(first[i], cv2.ROTATE_180) for i in suspects],
+                                     seed_resize=seed_resize)
+            onnx += turned.onnx
+            for i, reading in zip(suspects, turned.readings, strict=True):
+                if reading.text.strip() and reading.path_score > readings[i].path_score:
+                    readings[i] = reading
+                    crops[i] = np.ascontiguousarray(cv2.rotate(crops[i], cv2.ROTATE_180))
+        times.add("cls", time.perf_counter() - start, onnx)
+        return PageLines(lines.boxes, crops, lines.blurred), readings
 
     def run(self, data: bytes, enhance: str | None = None) -> OcrResult:
         """OCR encoded image bytes (JPEG, PNG, BMP, TIFF, WebP, GIF)."""
@@ -106,22 +142,32 @@ class OcrEngine:
         times = Timings()
         height, width = image.shape[:2]
         lines = policy.page_lines(image, self.detector, times)
-        if self.orienter is not None and lines.crops:
-            orientation = self.orienter(lines.crops)
-            times.add("cls", orientation.elapsed, orientation.onnx)
-            lines = PageLines(lines.boxes, orientation.crops, lines.blurred)
+        page, upright = PageTurn(), image
+        if self.page_orienter is not None and lines.crops:
+            page = self.page_orienter(lines.boxes, lines.crops)
+            times.add("orient", page.elapsed, page.onnx)
+            if page.angle:  # read the page turned upright: detected again, in reading order
+                upright = turn(image, page.angle)
+                lines = policy.page_lines(upright, self.detector, times)
+            elif page.vertical:
+                lines = lines.reordered(column_order(lines.boxes))
         first = policy.first_versions(lines, times)
         recognition = self.recognizer(first, seed_resize=policy.seed_resize) if first else Recognition([])
         times.add("rec", recognition.elapsed, recognition.onnx)
-        readings = policy.second_look(lines, recognition.readings, self.recognizer, times)
+        readings = recognition.readings
+        if self.orienter is not None and lines.crops:
+            lines, readings = self._turn_lines(lines, first, readings, policy.seed_resize, times)
+        readings = policy.second_look(lines, readings, self.recognizer, times)
+        fragments = edge_fragments(lines.boxes, upright)
+        boxes = unturn(lines.boxes, page.angle, width, height)  # in the page as uploaded
         kept = [
             OcrLine(r.text, round(r.confidence, 4), np.round(box.astype(np.float64), 1).tolist())
-            for r, box, blurred in zip(readings, lines.boxes, lines.blurred, strict=True)
-            if policy.keeps(r, blurred)
+            for r, box, blurred, fragment in zip(readings, boxes, lines.blurred, fragments, strict=True)
+            if policy.keeps(r, blurred) and not fragment
         ]
         seconds = {**times.seconds, "onnx": times.onnx, "total": time.perf_counter() - start}
         return OcrResult(
-            width=width, height=height, lines=kept, enhance=policy.name,
+            width=width, height=height, lines=kept, enhance=policy.name, angle=page.angle,
             timings_ms={k: round(v * 1000, 2) for k, v in seconds.items()},
             model=self.describe(),
         )

@@ -32,7 +32,7 @@ from ocrq.ocr.auto import (
 from ocrq.ocr.ctc import Reading
 from ocrq.ocr.detect import Detection, DetParams, detection_size
 from ocrq.ocr.enhance import SeedSteps, seed_enhance
-from ocrq.ocr.geometry import crop_line, reading_order
+from ocrq.ocr.geometry import crop_with_margin, reading_order
 from ocrq.ocr.recognize import Recognition
 from ocrq.ocr.retry import second_look, unsure_lines
 
@@ -73,11 +73,14 @@ class PageLines:
     crops: list[np.ndarray]
     blurred: list[bool]
 
+    def reordered(self, order: list[int]) -> PageLines:
+        return PageLines(self.boxes[order], [self.crops[i] for i in order], [self.blurred[i] for i in order])
+
 
 def cut_lines(image: np.ndarray, detection: Detection) -> tuple[np.ndarray, list[np.ndarray]]:
     """A detection's boxes (N, 4, 2) in reading order and their crops of an (H, W, 3) ``image``."""
     boxes = detection.boxes[reading_order(detection.boxes)]
-    return boxes, [crop_line(image, box) for box in boxes]
+    return boxes, [crop_with_margin(image, box) for box in boxes]
 
 
 class OffPolicy:

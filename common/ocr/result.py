@@ -22,6 +22,7 @@ class OcrResult:
     height: int
     lines: list[OcrLine]
     enhance: str
+    angle: int = 0  # the clockwise quarter turn (degrees) that made the page upright before it was read
     timings_ms: dict[str, float] = field(default_factory=dict)
     model: dict[str, str] = field(default_factory=dict)
 

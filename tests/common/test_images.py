@@ -115,3 +115,17 @@ def test_multipage_tiff_uses_first_page():
     data = buffer.getvalue()
     assert probe(data, LIMIT).frames == 2
     assert decode(data, LIMIT)[0, 0].tolist() == [255, 255, 255]
+
+
+def test_transparency_is_flattened_onto_a_ground_that_keeps_the_marks_visible():
+    """White marks on a transparent PNG go onto black, dark ones onto white, an opaque image is kept."""
+    white_on_clear = Image.new("RGBA", (60, 20), (0, 0, 0, 0))
+    white_on_clear.paste((255, 255, 255, 255), (10, 5, 50, 15))
+    pixels = decode(encode(white_on_clear), 10_000)
+    assert pixels[10, 30].tolist() == [255, 255, 255] and pixels[1, 1].tolist() == [0, 0, 0]
+    dark_on_clear = Image.new("RGBA", (60, 20), (255, 255, 255, 0))
+    dark_on_clear.paste((0, 0, 80, 255), (10, 5, 50, 15))
+    pixels = decode(encode(dark_on_clear), 10_000)
+    assert pixels[10, 30].tolist() == [80, 0, 0] and pixels[1, 1].tolist() == [255, 255, 255]
+    opaque = Image.new("RGBA", (60, 20), (250, 250, 250, 255))
+    assert decode(encode(opaque), 10_000)[1, 1].tolist() == [250, 250, 250]

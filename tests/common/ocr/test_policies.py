@@ -32,7 +32,7 @@ def line_boxes(n: int = 2) -> np.ndarray:
     boxes = []
     for k in reversed(range(n)):
         top, bottom = MARGIN + k * 2 * SIZE - 4, MARGIN + k * 2 * SIZE + SIZE + 8
-        boxes.append([[MARGIN - 4, top], [MARGIN + 260, top], [MARGIN + 260, bottom], [MARGIN - 4, bottom]])
+        boxes.append([[MARGIN - 4, top], [MARGIN + 200, top], [MARGIN + 200, bottom], [MARGIN - 4, bottom]])
     return np.asarray(boxes, np.float32)
 
 
