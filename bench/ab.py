@@ -1,7 +1,7 @@
 """A/B of engine variants on speed alone: the same pages through each system in turn, interleaved, in one
 process, reported as total time relative to the first system.
 
-    python bench/ab.py ocrq-ppocrv6-auto 'ocrq-ppocrv6-auto[rec.width_spread=1.1]' [--pages 30] [--rounds 2]
+    python bench/ab.py ocrq-ppocrv6-auto 'ocrq-ppocrv6-auto[det.min_side=640]' [--pages 30] [--rounds 2]
 
 For tuning hyper-parameters (any `ocrq-<pack>-<mode>[group.field=value,...]` of bench/systems.py):
 a variant that is faster here still needs `bench/accuracy.py` before it becomes a default.

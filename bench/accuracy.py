@@ -131,6 +131,12 @@ def fmt_main(cell: Cell | None) -> str:
     return text + coverage_note(cell)
 
 
+def fmt_spaced(cell: Cell | None) -> str:
+    if cell is None:
+        return "not run"
+    return f"{100 * cell.score.spaced_cer:.2f} %" + coverage_note(cell)
+
+
 def fmt_detail(cell: Cell | None) -> str:
     if cell is None:
         return "not run"
@@ -180,6 +186,13 @@ def render(datasets: list[Dataset], systems: list[str], cells: dict, errors: dic
         head,
         rule,
         *rows(fmt_main),
+        "",
+        "Space-aware CER (word breaks kept: whitespace runs one space, kept unless next to CJK, so numbers "
+        "and words read run together count as wrong):",
+        "",
+        head,
+        rule,
+        *rows(fmt_spaced),
         "",
         "Missed share (GT chars in lines that got no prediction) / invented share (chars of predictions "
         "matched to no GT line; both already inside the CER) / wall seconds per page:",

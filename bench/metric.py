@@ -25,6 +25,26 @@ def normalise(text: str, casefold: bool = False) -> str:
     return text.casefold() if casefold else text
 
 
+def is_cjk(character: str) -> bool:
+    """Han, kana, Hangul, and the CJK and full-width punctuation blocks: where a gap is no word break."""
+    code = ord(character)
+    return (0x2E80 <= code <= 0x9FFF or 0xAC00 <= code <= 0xD7AF or 0xF900 <= code <= 0xFAFF
+            or 0xFF00 <= code <= 0xFFEF or 0x20000 <= code <= 0x3FFFF)
+
+
+def normalise_spaced(text: str, casefold: bool = False) -> str:
+    """NFKC, every run of whitespace one space, kept only where neither neighbour is CJK (a word break
+    between Latin letters, digits and their punctuation), none at the ends; optionally case-folded.
+    The space-aware score compares these, so ``10 25.00 250.00`` read as ``1025.00250.00`` is wrong."""
+    words = unicodedata.normalize("NFKC", text).split()
+    out = ""
+    for word in words:
+        if out and not is_cjk(out[-1]) and not is_cjk(word[0]):
+            out += " "
+        out += word
+    return out.casefold() if casefold else out
+
+
 def rect(box: Box) -> Rect:
     """The axis-aligned bounding rectangle of a box."""
     xs = [float(p[0]) for p in box]
@@ -95,6 +115,8 @@ class PageScore:
     missed_chars: int = 0  # GT chars of lines that received no prediction at all (detector misses)
     unmatched_chars: int = 0  # chars of predictions assigned to no GT line (invented text); part of errors
     pages: int = 1
+    spaced_errors: int = 0  # the same errors with word breaks kept (normalise_spaced)
+    spaced_chars: int = 0
 
     def __add__(self, other: PageScore) -> PageScore:
         return PageScore(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
@@ -102,6 +124,11 @@ class PageScore:
     @property
     def cer(self) -> float:
         return self.errors / self.gt_chars if self.gt_chars else 0.0
+
+    @property
+    def spaced_cer(self) -> float:
+        """CER with word breaks between Latin words and numbers counted (spaces next to CJK ignored)."""
+        return self.spaced_errors / self.spaced_chars if self.spaced_chars else 0.0
 
     @property
     def exact_share(self) -> float:
@@ -129,6 +156,8 @@ class LineResult:
     predicted: str
     distance: int
     received: bool  # at least one predicted line was assigned to it
+    spaced_label: str = ""
+    spaced_distance: int = 0
 
 
 def align_page(
@@ -146,16 +175,19 @@ def align_page(
     given: list[list[tuple[float, str]]] = [[] for _ in gt]
     unmatched = []
     for (text, _conf, box), j in zip(kept, owners, strict=True):
-        norm = normalise(text, casefold)
         if j < 0:
-            unmatched.append(norm)
+            unmatched.append(normalise(text, casefold))
         else:
-            given[j].append((rect(box)[0], norm))
+            given[j].append((rect(box)[0], text))
     results = []
     for ln, parts in zip(gt, given, strict=True):
         label = normalise(ln["text"], casefold)
-        joined = "".join(t for _, t in sorted(parts, key=lambda p: p[0]))
-        results.append(LineResult(label, joined, Levenshtein.distance(joined, label), bool(parts)))
+        ordered = [t for _, t in sorted(parts, key=lambda p: p[0])]
+        joined = "".join(normalise(t, casefold) for t in ordered)
+        spaced_label = normalise_spaced(ln["text"], casefold)
+        spaced = normalise_spaced(" ".join(ordered), casefold)  # separate boxes: a gap between them
+        results.append(LineResult(label, joined, Levenshtein.distance(joined, label), bool(parts),
+                                  spaced_label, Levenshtein.distance(spaced, spaced_label)))
     return results, unmatched
 
 
@@ -170,4 +202,6 @@ def score_page(page: dict, preds: Sequence[Prediction], casefold: bool = False) 
         lines_total=len(lines),
         missed_chars=sum(len(r.label) for r in lines if not r.received),
         unmatched_chars=invented,
+        spaced_errors=sum(r.spaced_distance for r in lines) + invented,
+        spaced_chars=sum(len(r.spaced_label) for r in lines),
     )

@@ -12,6 +12,7 @@ import io
 import os
 import re
 import subprocess
+import time
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -85,14 +86,17 @@ class RapidOcrSystem(System):
 
     name = "rapidocr"
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = 2, use_cls: bool = True) -> None:
         super().__init__()
         from rapidocr import RapidOCR
 
-        # Only the thread count and log level differ from the defaults; log level changes no result.
-        self.engine = RapidOCR(
-            params={"EngineConfig.onnxruntime.intra_op_num_threads": threads, "Global.log_level": "warning"}
-        )
+        # Only the thread count and log level differ from the defaults (log level changes no result);
+        # without its line classifier it runs the like-for-like pipeline of ocrq's defaults.
+        params = {"EngineConfig.onnxruntime.intra_op_num_threads": threads, "Global.log_level": "warning"}
+        if not use_cls:
+            params["Global.use_cls"] = False
+            self.name = "rapidocr-nocls"
+        self.engine = RapidOCR(params=params)
 
     def run(self, image_path: str | Path) -> list[Prediction]:
         out = self.engine(str(image_path))
@@ -100,6 +104,31 @@ class RapidOcrSystem(System):
             return []  # rapidocr reports "no text" as None fields
         self.last_timings_ms = {"total": 1000.0 * float(out.elapse)}
         return [(t, float(s), _box4(b)) for b, t, s in zip(out.boxes, out.txts, out.scores, strict=True)]
+
+
+class FasterPaddleSystem(System):
+    """faster-paddle (PyPI): PP-OCRv6 in Rust + its own onnxruntime, the small model from its wheel, its
+    defaults (which spin threads and run lines on parallel workers) but the thread count."""
+
+    name = "faster-paddle-small"
+
+    def __init__(self, threads: int = 2) -> None:
+        super().__init__()
+        from faster_paddle import OcrEngine
+
+        self.engine = OcrEngine(model_size="small", threads=threads)
+
+    def run(self, image_path: str | Path) -> list[Prediction]:
+        start = time.perf_counter()
+        out = self.engine.ocr(Path(image_path).read_bytes())
+        self.last_timings_ms = {"total": 1000.0 * (time.perf_counter() - start)}
+        lines = []
+        for bound in out["bounds"].values():
+            (x0, y0), (x1, y1) = bound["topLeftCoord"], bound["bottomRightCoord"]
+            lines.append((bound["text"], float(bound["confidence"]),
+                          [[float(x0), float(y0)], [float(x1), float(y0)], [float(x1), float(y1)],
+                           [float(x0), float(y1)]]))
+        return lines
 
 
 class TesseractSystem(System):
@@ -146,6 +175,8 @@ OVERRIDE_GROUPS: dict[str, tuple[str, ...]] = {
     "seed": ("options", "seed_steps"),
     "auto": ("options", "auto"),
     "retry": ("options", "auto", "retry"),
+    "seg": ("options", "segment"),
+    "up": ("options", "upright"),
 }
 
 
@@ -216,6 +247,10 @@ def make_system(name: str, threads: int = 2) -> System:
     """
     if name == "rapidocr":
         return RapidOcrSystem(threads)
+    if name == "rapidocr-nocls":
+        return RapidOcrSystem(threads, use_cls=False)
+    if name == "faster-paddle-small":
+        return FasterPaddleSystem(threads)
     if name == "tesseract":
         return TesseractSystem()
     base, bracket, rest = name.partition("[")

@@ -34,8 +34,10 @@ class AutoParams:
     # blurred lines are less sure. None keeps the engine's threshold for every line.
     blurred_min_confidence: float | None = 0.3
     # A line read with less confidence than this is read again in its other version (sharpened if it was
-    # not, as cropped if it was) and the more likely reading is kept (ocrq.ocr.retry).
-    retry_below: float = 0.9
+    # not, as cropped if it was) and the more likely reading is kept (ocrq.ocr.retry). Off (0): with
+    # per-line recognition and segments it made every degraded set worse, real and synthetic (SROIE
+    # blur2 10.78 -> 10.91 %, mix 33.41 -> 33.50 %, synth mix 32.19 -> 32.36 %; bench/README.md).
+    retry_below: float = 0.0
     retry_limit: int = 64  # at most this many lines per page get a second look
 
 

@@ -27,6 +27,10 @@ class Reading:
     text: str
     confidence: float
     path_score: float = 0.0
+    # Where each character of ``text`` was read: its CTC column (0..columns-1), and its probability.
+    positions: tuple[int, ...] = ()
+    probabilities: tuple[float, ...] = ()
+    columns: int = 0  # the columns that belong to the line (the rest of the input was padding)
 
 
 def class_table(charset: Sequence[str], num_classes: int) -> list[str]:
@@ -54,7 +58,9 @@ def greedy_decode(
     """Best-path CTC decoding of (N, T, C) probabilities: argmax per column, merge repeats, drop blanks.
 
     Confidence is the mean of the kept characters' probabilities, in [0, 1]. ``lengths`` (N,) is how many
-    leading columns belong to each line (the rest is batch padding); only they make ``path_score``.
+    leading columns belong to each line (the rest is batch padding); only they make ``path_score``. Each
+    reading keeps the column and probability of every character (``positions``, ``probabilities``): the
+    alignment that places characters and words along the line.
     """
     if probs.ndim != 3:
         raise ValueError(f"expected (N, T, C) probabilities, got shape {probs.shape}")
@@ -70,8 +76,10 @@ def greedy_decode(
         kept = indices[mask]
         text = "".join(table[i] for i in kept)
         confidence = float(np.clip(scores[mask].mean(), 0.0, 1.0)) if kept.size else 0.0
-        path_score = float(logs[: max(1, min(int(length), len(logs)))].mean())
-        readings.append(Reading(text, confidence, path_score))
+        columns = max(1, min(int(length), len(logs)))
+        path_score = float(logs[:columns].mean())
+        readings.append(Reading(text, confidence, path_score, tuple(int(c) for c in np.flatnonzero(mask)),
+                                tuple(float(p) for p in scores[mask]), columns))
     return readings
 
 

@@ -29,6 +29,7 @@ from ocrq.ocr.orient import LineOrienter
 from ocrq.ocr.policies import OffPolicy, PageLines, Timings, make_policy
 from ocrq.ocr.recognize import Recognition, TextRecognizer
 from ocrq.ocr.result import OcrLine, OcrResult
+from ocrq.ocr.segments import Segment, SegmentParams, segments
 from ocrq.ocr.session import TimedModel
 from ocrq.ocr.upright import PageOrienter, PageTurn, UprightParams, turn, unturn
 
@@ -46,6 +47,8 @@ class EngineOptions:
     seed_steps: SeedSteps = SeedSteps()
     auto: AutoParams = AutoParams()
     memory_arena: bool = True  # onnxruntime's CPU arena: faster, but holds each model's peak memory
+    split_segments: bool = True  # lines cut where their characters leave a wide gap (ocrq.ocr.segments)
+    segment: SegmentParams = SegmentParams()
 
 
 class OcrEngine:
@@ -58,9 +61,10 @@ class OcrEngine:
         self.threads = threads
         arena = self.options.memory_arena
         self.detector = TextDetector(TimedModel(pack.det, threads, arena), pack.det_params)
-        rec_model = TimedModel(pack.rec, threads, arena)
+        # one intra-op thread: the engine's threads each run a line of their own (ocrq.ocr.recognize)
+        rec_model = TimedModel(pack.rec, 1, arena)
         self.recognizer = TextRecognizer(rec_model, read_charset(pack.keys, rec_model.metadata()),
-                                         pack.rec_params)
+                                         pack.rec_params, workers=threads)
         # The line classifier (upright or upside down) serves the page's orientation and, when asked for,
         # each line's.
         self.classifier: LineOrienter | None = None
@@ -105,7 +109,7 @@ class OcrEngine:
         return self.policies[mode]
 
     def _turn_lines(self, lines: PageLines, first: list[np.ndarray], readings: list[Reading],
-                    seed_resize: bool, times: Timings) -> tuple[PageLines, list[Reading]]:
+                    seed_resize: bool, times: Timings, turned: set[int]) -> tuple[PageLines, list[Reading]]:
         """Lines the classifier calls upside down, read again turned over; the turn is kept only where that
         reading is the more likely (the classifier alone misfires on upright lines: bench/README.md)."""
         assert self.orienter is not None
@@ -115,15 +119,25 @@ class OcrEngine:
         onnx = angles.onnx
         crops, readings = list(lines.crops), list(readings)
         if suspects:
-            turned = self.recognizer([cv2.rotate(first[i], cv2.ROTATE_180) for i in suspects],
-                                     seed_resize=seed_resize)
-            onnx += turned.onnx
-            for i, reading in zip(suspects, turned.readings, strict=True):
+            over = self.recognizer([cv2.rotate(first[i], cv2.ROTATE_180) for i in suspects],
+                                   seed_resize=seed_resize)
+            onnx += over.onnx
+            for i, reading in zip(suspects, over.readings, strict=True):
                 if reading.text.strip() and reading.path_score > readings[i].path_score:
                     readings[i] = reading
                     crops[i] = np.ascontiguousarray(cv2.rotate(crops[i], cv2.ROTATE_180))
+                    turned.add(i)
         times.add("cls", time.perf_counter() - start, onnx)
         return PageLines(lines.boxes, crops, lines.blurred), readings
+
+    def _segments(self, reading: Reading, box: np.ndarray, turned: bool) -> list[Segment]:
+        """The line as one segment, or cut at its wide gaps: only a wide line read left to right along its
+        box (a vertical or turned-over one is kept whole)."""
+        width = float(np.linalg.norm(box[1] - box[0]))
+        height = float(np.linalg.norm(box[3] - box[0]))
+        if not self.options.split_segments or turned or width < 1.5 * height:
+            return [Segment(reading.text, reading.confidence, box)]
+        return segments(reading, box, self.options.segment)
 
     def run(self, data: bytes, enhance: str | None = None) -> OcrResult:
         """OCR encoded image bytes (JPEG, PNG, BMP, TIFF, WebP, GIF)."""
@@ -155,16 +169,21 @@ class OcrEngine:
         recognition = self.recognizer(first, seed_resize=policy.seed_resize) if first else Recognition([])
         times.add("rec", recognition.elapsed, recognition.onnx)
         readings = recognition.readings
+        turned: set[int] = set()  # lines read turned over: their text runs right to left in the box
         if self.orienter is not None and lines.crops:
-            lines, readings = self._turn_lines(lines, first, readings, policy.seed_resize, times)
+            lines, readings = self._turn_lines(lines, first, readings, policy.seed_resize, times, turned)
         readings = policy.second_look(lines, readings, self.recognizer, times)
         fragments = edge_fragments(lines.boxes, upright)
-        boxes = unturn(lines.boxes, page.angle, width, height)  # in the page as uploaded
-        kept = [
-            OcrLine(r.text, round(r.confidence, 4), np.round(box.astype(np.float64), 1).tolist())
-            for r, box, blurred, fragment in zip(readings, boxes, lines.blurred, fragments, strict=True)
-            if policy.keeps(r, blurred) and not fragment
-        ]
+        kept: list[OcrLine] = []
+        for i, (reading, box, blurred, fragment) in enumerate(
+                zip(readings, lines.boxes, lines.blurred, fragments, strict=True)):
+            if fragment or not policy.keeps(reading, blurred):
+                continue
+            for part in self._segments(reading, box, i in turned):
+                if part.text:  # boxes back in the page as uploaded
+                    corners = unturn(part.box[None], page.angle, width, height)[0]
+                    kept.append(OcrLine(part.text, round(part.confidence, 4),
+                                        np.round(corners.astype(np.float64), 1).tolist()))
         seconds = {**times.seconds, "onnx": times.onnx, "total": time.perf_counter() - start}
         return OcrResult(
             width=width, height=height, lines=kept, enhance=policy.name, angle=page.angle,

@@ -116,3 +116,20 @@ def test_page_scores_sum_to_dataset_totals():
     )
     assert t.cer == pytest.approx(9 / 19)
     assert total([]) == PageScore(pages=0)
+
+
+def test_the_space_aware_score_counts_word_breaks_between_latin_and_digits_only():
+    from bench.metric import normalise_spaced
+
+    assert normalise_spaced("办公用品  10\t25.00 250.00") == "办公用品10 25.00 250.00"  # none next to CJK
+    assert normalise_spaced(" Total  RM 1,250.00 ", casefold=True) == "total rm 1,250.00"
+    line = {"text": "办公用品 10 25.00 250.00", "box": box(10, 10, 410, 40)}
+    fused = score_page(page(line), [("办公用品1025.00250.00", 1.0, line["box"])])
+    assert fused.cer == 0.0 and fused.spaced_errors == 2
+    assert fused.spaced_chars == len("办公用品10 25.00 250.00")
+    apart = score_page(page(line), [("办公用品 10 25.00 250.00", 1.0, line["box"])])
+    assert apart.spaced_errors == 0
+    # two boxes given to one line are two words
+    halves = [("HELLO", 0.9, box(10, 10, 100, 40)), ("WORLD", 0.9, box(110, 10, 210, 40))]
+    split = score_page(page(HELLO), halves)
+    assert split.spaced_errors == 0 and split.errors == 0

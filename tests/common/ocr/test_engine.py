@@ -95,3 +95,14 @@ def test_one_engine_serves_concurrent_calls(engine):
         timings = result.timings_ms
         assert 0 < timings["onnx"] <= timings["total"]
         assert timings["det"] + timings["rec"] <= timings["total"]
+
+
+@pytest.mark.parametrize("blur", [0.0, 1.0])
+@pytest.mark.parametrize("gap", [" ", "    "])
+def test_invoice_row_keeps_its_numbers_apart(engine, gap, blur):
+    # the row: quantity, unit price and amount read as one token would be a wrong invoice
+    page = np.asarray(render_lines([gap.join(["办公用品", "10", "25.00", "250.00"])], size=22))
+    image = cv2.GaussianBlur(page, (0, 0), blur) if blur else page
+    result = engine.run(encode(image))
+    tokens = " ".join(line.text for line in result.lines).split()
+    assert tokens[-3:] == ["10", "25.00", "250.00"], [line.text for line in result.lines]

@@ -109,3 +109,21 @@ def test_a_strip_of_a_cut_off_line_at_the_edge_is_not_read(engine):
         cut = np.ascontiguousarray(two[first_bottom - kept:])
         assert [squash(line.text) for line in engine.run_array(cut, enhance="auto").lines] == \
             ["第二行Secondline123"], kept
+
+
+def test_with_line_orientation_a_line_printed_upside_down_is_read_too(page):
+    """OCRQ_USE_ORIENTATION: a line the classifier calls upside down is read turned over, and kept so
+    only when that reads more likely; the upright lines around it stay as they are."""
+    from ocrq.config import Settings
+    from ocrq.ocr import OcrEngine
+
+    mixed = page.copy()
+    rows = np.where((cv2.cvtColor(page, cv2.COLOR_BGR2GRAY) < 128).any(axis=1))[0]
+    breaks = np.where(np.diff(rows) > 1)[0]
+    top, bottom = rows[breaks[0] + 1] - 4, rows[breaks[1]] + 4  # the second line, turned over in place
+    mixed[top:bottom] = cv2.rotate(np.ascontiguousarray(page[top:bottom]), cv2.ROTATE_180)
+    both_ways = OcrEngine.from_settings(Settings(ort_threads=1, use_orientation=True))
+    assert [squash(line.text) for line in both_ways.run_array(mixed, enhance="auto").lines] == \
+        [squash(t) for t in LINES]
+    assert [squash(line.text) for line in both_ways.run_array(page, enhance="auto").lines] == \
+        [squash(t) for t in LINES]

@@ -119,7 +119,7 @@ def test_auto_detects_an_enlarged_blurred_page_again_at_its_own_scale_and_only_t
 
 
 def test_auto_sharpens_blurred_lines_reads_unsure_ones_again_and_keeps_blurred_ones_lower():
-    policy = AutoPolicy(0.5, AutoParams())
+    policy = AutoPolicy(0.5, AutoParams(retry_below=0.9))  # the second look is off by default: on here
     sharp, soft = page()[40:76, 36:300].copy(), page(blur=2.0)[40:76, 36:300].copy()
     lines = PageLines(line_boxes(2), [sharp, soft], [False, True])
     times = Timings()

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ocrq.ocr.recognize import RecParams, plan_batches, resize_to_height, to_batch
+from ocrq.ocr.recognize import busy_time, resize_to_height, to_batch
 
 
 @pytest.mark.parametrize(("h", "w"), [(10, 100), (48, 300), (120, 500), (30, 7)])
@@ -26,18 +26,10 @@ def test_resize_squeezes_lines_longer_than_max_width():
     assert out.shape == (48, 640, 3)
 
 
-def test_batches_cover_every_line_once_with_bounded_spread():
-    rng = np.random.default_rng(1)
-    widths = rng.integers(20, 2000, size=200).tolist()
-    params = RecParams()
-    batches = plan_batches(widths, params)
-    flat = sorted(i for batch in batches for i in batch)
-    assert flat == list(range(200))
-    for batch in batches:
-        ws = [widths[i] for i in batch]
-        assert max(ws) <= min(ws) * params.width_spread + params.width_step
-        assert len(batch) <= params.max_batch
-        assert len(batch) == 1 or max(ws) * len(batch) <= params.batch_columns
+def test_busy_time_counts_overlapping_runs_once():
+    assert busy_time([]) == 0.0
+    assert busy_time([(0.0, 1.0), (0.5, 1.5), (3.0, 4.0)]) == pytest.approx(2.5)
+    assert busy_time([(2.0, 3.0), (0.0, 5.0)]) == pytest.approx(5.0)
 
 
 def test_to_batch_scales_to_minus_one_one_and_pads_with_zero():
