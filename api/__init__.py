@@ -6,12 +6,13 @@ from flask import Flask
 
 from ocrq.config import Settings, get_settings
 from ocrq.queue import JobQueue
+from ocrq.store.connection import connect
 
 
 def create_app(settings: Settings | None = None, queue: JobQueue | None = None) -> Flask:
     """The Flask app with one blueprint per resource; ``queue`` may be injected by tests."""
     from ocrq.api import auth, batches, errors, health, jobs, logcontext, metrics, openapi, predict
-    from ocrq.api.limits import UploadDeadline
+    from ocrq.api.limits import UploadDeadline, close_after_answer
 
     settings = settings or get_settings()
     app = Flask(__name__)
@@ -23,7 +24,10 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's DefaultJSONProvider
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["ocrq.settings"] = settings
-    app.extensions["ocrq.queue"] = queue or JobQueue(settings)
+    # A long-poll holds one Redis connection (its pub/sub subscription) while it waits: the pool has room
+    # for every connection this process may serve, not redis-py's default 100.
+    app.extensions["ocrq.queue"] = queue or JobQueue(
+        settings, connect(settings, max_connections=settings.api_connections + 64))
     errors.register(app)
     metrics.register(app)  # before auth: it counts the requests auth refuses too
     logcontext.register(app)
@@ -38,7 +42,11 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
     @app.after_request
     def _security_headers(response):
         response.headers["X-Content-Type-Options"] = "nosniff"
+        if response.headers.get("Connection", "").lower() == "close":
+            close_after_answer()  # the body was not read (408, 413): gunicorn must not drain it
         return response
 
-    app.wsgi_app = UploadDeadline(app.wsgi_app, settings.upload_timeout)  # type: ignore[method-assign]
+    app.wsgi_app = UploadDeadline(  # type: ignore[method-assign]
+        app.wsgi_app, settings.upload_timeout, app.config["MAX_CONTENT_LENGTH"],
+        errors.too_large(settings.max_upload_bytes))
     return app

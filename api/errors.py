@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import redis
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
-from ocrq.api.limits import discard_body
 from ocrq.errors import OcrqError
 from ocrq.schemas import ErrorBody, ErrorResponse
 
@@ -31,14 +32,25 @@ def error_response(status: int, code: str, message: str, headers: dict | None = 
     return response
 
 
+def too_large(limit: int):
+    """A WSGI app factory for UploadDeadline (ocrq/api/limits.py): 413 for a body declared over the
+    limit, answered before any of it is read."""
+    body = json.dumps(ErrorResponse(error=ErrorBody(
+        code="payload_too_large", message=f"the upload is larger than the {limit:,}-byte limit")).dump())
+
+    def answer(_environ: dict) -> Response:
+        return Response(body, 413, {"Content-Type": "application/json", "Connection": "close",
+                                    "X-Content-Type-Options": "nosniff"})
+
+    return answer
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(OcrqError)
     def _ocrq_error(exc: OcrqError):
         headers = {"Retry-After": "5"} if exc.http_status in (429, 503) else {}
         if exc.http_status in (408, 413):
             headers["Connection"] = "close"  # the rest of the body was not read: do not reuse the connection
-        if exc.http_status == 413:
-            discard_body(2 * app.extensions["ocrq.settings"].max_upload_bytes)
         return error_response(exc.http_status, exc.code, exc.message, headers)
 
     @app.errorhandler(HTTPException)
@@ -52,8 +64,7 @@ def register(app: Flask) -> None:
         if status == 413:
             limit = app.extensions["ocrq.settings"].max_upload_bytes
             message = f"the upload is larger than the {limit:,}-byte limit"
-            headers["Connection"] = "close"
-            discard_body(2 * limit)
+            headers["Connection"] = "close"  # the rest is not read: the connection cannot be reused
         return error_response(status, HTTP_CODES.get(status, "http_error"), message, headers)
 
     @app.errorhandler(redis.RedisError)

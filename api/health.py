@@ -8,6 +8,7 @@ from ocrq.api import context
 from ocrq.api.errors import error_response
 from ocrq.api.openapi import Reply, operation
 from ocrq.schemas import ErrorResponse, Health, Ready
+from ocrq.store.workers import READY_SECONDS
 
 blueprint = Blueprint("health", __name__)
 
@@ -20,17 +21,20 @@ def healthz():
 
 
 @blueprint.get("/readyz")
-@operation("Readiness: Redis answers and a worker reported in the last 15 s",
+@operation("Readiness: Redis answers and a worker reported in the last 6 s",
            {200: Reply(Ready, "Ready to take jobs"),
-            503: Reply(ErrorResponse, "`redis_unavailable` or `no_workers`")}, tags=("service",))
+            503: Reply(ErrorResponse, "`service_unavailable` (Redis unreachable) or `no_workers`")},
+           tags=("service",))
 def readyz():
     client = context.queue().redis
     try:
         client.ping()
-        workers = context.queue().workers.count()
+        workers = context.queue().workers.count(READY_SECONDS)
         depth = context.queue().depth()
     except Exception as exc:  # any Redis failure means not ready, whatever its type
-        return error_response(503, "redis_unavailable", f"Redis is not reachable ({type(exc).__name__})")
+        return error_response(503, "service_unavailable", f"Redis is not reachable ({type(exc).__name__})",
+                              {"Retry-After": "5"})
     if workers == 0:
-        return error_response(503, "no_workers", "no worker has reported in the last 15 s")
+        return error_response(503, "no_workers", f"no worker has reported in the last {READY_SECONDS} s",
+                              {"Retry-After": "5"})
     return jsonify(Ready(status="ready", workers=workers, queue_depth=depth).dump())

@@ -27,14 +27,16 @@ REF = "#/components/schemas/{model}"
 UPLOAD_TYPES = [*sorted(set(CONTENT_TYPES.values())), "application/pdf"]
 # When each error status is answered; the body is always ErrorResponse (README: "Errors").
 ERRORS = {
-    400: "`missing_file`, `empty_file`, `too_many_files`, `invalid_option`: no `image`, an empty file, "
-         "several files, a bad option",
+    400: "`missing_file`, `empty_file`, `too_many_files`, `invalid_option`, `incomplete_body`: no `image`, "
+         "an empty file, several files, a bad option, a body shorter than its `Content-Length` (nothing "
+         "is stored)",
     401: "`unauthorized`: the server has API keys (`OCRQ_API_KEYS`) and the request carries none of them "
          "(with `WWW-Authenticate: Bearer`)",
     404: "`not_found`: unknown, expired or deleted job (or another key's)",
     408: "`request_timeout`: the body did not arrive within `OCRQ_UPLOAD_TIMEOUT` seconds",
     409: "the job was canceled before it finished",  # /ocr/predict; the job endpoints say what theirs is
-    413: "`payload_too_large`: over `OCRQ_MAX_UPLOAD_BYTES` (refused from `Content-Length` before reading)",
+    413: "`payload_too_large`: over `OCRQ_MAX_UPLOAD_BYTES` (refused from `Content-Length` before reading "
+         "a byte of the body)",
     415: "`unsupported_image`: not JPEG, PNG, BMP, TIFF, WebP, GIF or PDF",
     422: "`image_too_large` (more pixels than `OCRQ_MAX_IMAGE_PIXELS`, from the header), "
          "`undecodable_image`; for a document `too_many_pages`, `encrypted_document`, `undecodable_document`",

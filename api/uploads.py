@@ -32,6 +32,10 @@ def read_image(request: Request, settings: Settings) -> tuple[bytes, DocumentInf
     elif request.mimetype.startswith("image/") or request.mimetype in ("application/octet-stream",
                                                                         "application/pdf"):
         data = request.get_data(cache=False)
+        declared = request.content_length
+        if declared is not None and len(data) < declared:  # the client went away: gunicorn reads short
+            raise BadRequest(f"the body ended after {len(data):,} of the {declared:,} bytes its "
+                             "Content-Length declares; nothing was stored", code="incomplete_body")
     else:
         raise BadRequest(
             f"send multipart/form-data with a file field '{FIELD}', or the image itself as the body "

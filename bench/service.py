@@ -42,13 +42,23 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-class Api:
-    """gunicorn serving the API on a free loopback port."""
+def gthread_command(command: list[str], threads: int = 16) -> list[str]:
+    """``command`` (ocrq's gunicorn command line) with the previous front end: gthread, 16 threads."""
+    out = list(command)
+    out[out.index("--worker-class") + 1] = "gthread"
+    at = out.index("--worker-connections")
+    out[at: at + 2] = ["--threads", str(threads)]
+    return out
 
-    def __init__(self, redis_url: str) -> None:
+
+class Api:
+    """gunicorn serving the API on a free loopback port (``gthread``: the front end before gevent)."""
+
+    def __init__(self, redis_url: str, gthread: bool = False) -> None:
         self.port = free_port()
-        env = {**os.environ, "REDIS_URL": redis_url, "OCRQ_API_THREADS": "32"}
-        self.process = subprocess.Popen(api_command(Settings(), "127.0.0.1", self.port), cwd=REPO, env=env,
+        env = {**os.environ, "REDIS_URL": redis_url}
+        command = api_command(Settings(), "127.0.0.1", self.port)
+        self.process = subprocess.Popen(gthread_command(command) if gthread else command, cwd=REPO, env=env,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.base = f"http://127.0.0.1:{self.port}"
         for _ in range(200):
@@ -75,15 +85,18 @@ def run_job(session: requests.Session, base: str, data: bytes) -> tuple[float, d
     return time.perf_counter() - t0, doc
 
 
-def queue_overhead(base: str, data: bytes, jobs: int) -> list[float]:
-    """Milliseconds per job outside the engine: end-to-end minus timings_ms.total, one job at a time."""
-    session = requests.Session()
-    run_job(session, base, data)  # warm-up
-    overheads = []
+def queue_overhead(bases: list[str], data: bytes, jobs: int) -> list[list[float]]:
+    """Milliseconds per job outside the engine (end-to-end minus timings_ms.total), one job at a time,
+    for each API in ``bases`` in turn (interleaved: load on the machine hits them alike)."""
+    sessions = [requests.Session() for _ in bases]
+    for session, base in zip(sessions, bases, strict=True):
+        run_job(session, base, data)  # warm-up
+    overheads: list[list[float]] = [[] for _ in bases]
     for _ in range(jobs):
-        seconds, doc = run_job(session, base, data)
-        assert doc["status"] == "succeeded", doc
-        overheads.append(seconds * 1000 - doc["result"]["timings_ms"]["total"])
+        for k, (session, base) in enumerate(zip(sessions, bases, strict=True)):
+            seconds, doc = run_job(session, base, data)
+            assert doc["status"] == "succeeded", doc
+            overheads[k].append(seconds * 1000 - doc["result"]["timings_ms"]["total"])
     return overheads
 
 
@@ -126,31 +139,38 @@ def main(argv: list[str] | None = None) -> int:
     baseline = in_process_throughput(pages, cores)
     print(f"in-process engine ({cores} threads): {baseline:.2f} pages/s", file=sys.stderr)
     overhead: list[float] = []
+    before: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         for processes in (1, 2):
             server = EmbeddedRedis(Path(tmp) / f"redis{processes}").start()
             worker = WorkerProcess(server.url, Path(tmp) / f"worker{processes}.log", concurrency=processes,
                                    OCRQ_ORT_THREADS=str(max(1, cores // processes)),
                                    OCRQ_FAULT_INJECTION="0")
-            api = None
+            api = old = None
             try:
                 worker.start()
                 api = Api(server.url)
-                if processes == 1:
-                    overhead = queue_overhead(api.base, tiny, args.overhead_jobs)
-                    print(f"queue overhead median {statistics.median(overhead):.1f} ms", file=sys.stderr)
+                if processes == 1:  # the same workers behind today's front end and the previous one
+                    old = Api(server.url, gthread=True)
+                    overhead, before = queue_overhead([api.base, old.base], tiny, args.overhead_jobs)
+                    old.stop()
+                    old = None
+                    print(f"queue overhead median {statistics.median(overhead):.1f} ms (gthread "
+                          f"{statistics.median(before):.1f} ms)", file=sys.stderr)
                 rate = throughput(api.base, pages, clients=max(4, 2 * processes))
                 rows.append((processes, max(1, cores // processes), rate))
                 print(f"{processes} worker process(es): {rate:.2f} pages/s", file=sys.stderr)
                 memory += [(processes, pid, rss_mb(pid)) for pid in worker.children()]
                 memory.append((processes, worker.process.pid, rss_mb(worker.process.pid)))
             finally:
-                if api is not None:
-                    api.stop()
+                for server_ in (api, old):
+                    if server_ is not None:
+                        server_.stop()
                 worker.stop()
                 server.stop()
 
     overhead.sort()
+    before.sort()
     lines = [
         "# Service benchmark",
         "",
@@ -163,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
         f"median **{statistics.median(overhead):.1f} ms**, "
         f"p90 {overhead[int(0.9 * (len(overhead) - 1))]:.1f} ms, "
         f"min {overhead[0]:.1f} ms.",
+        "",
+        f"The previous front end (gunicorn gthread, 16 threads) in the same run, jobs interleaved: median "
+        f"{statistics.median(before):.1f} ms; ratio gevent / gthread of the medians "
+        f"**{statistics.median(overhead) / statistics.median(before):.2f}**.",
         "",
         f"## Throughput ({len(pages)} pages of {args.dataset}, submitted concurrently)",
         "",

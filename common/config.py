@@ -45,7 +45,8 @@ class Settings(BaseSettings):
     port: int = Field(default=5000, ge=1, le=65535)
     data_dir: Path = Path(".ocrq")
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
-    # Seconds a client has to send a whole request body (a stalled or trickling upload holds a thread).
+    # Seconds a client has, from its first byte, to send its request line, headers and whole body,
+    # however it trickles them (a wall-clock deadline: ocrq/api/limits.py).
     upload_timeout: float = Field(default=60.0, gt=0)
     job_ttl_seconds: int = Field(default=24 * 3600, ge=1)
     upload_ttl_seconds: int = Field(default=6 * 3600, ge=1)
@@ -61,7 +62,9 @@ class Settings(BaseSettings):
     worker_queues: str = Field(default="webhooks,ocr",
                                pattern=r"^\s*(webhooks|ocr)\s*(,\s*(webhooks|ocr)\s*)?$")
     api_workers: int = Field(default=2, ge=1)
-    api_threads: int = Field(default=16, ge=1)
+    # Connections one API process serves at once: gevent greenlets, so a long-poll or a slow client
+    # costs a socket and a little memory, not a thread (common/cli/serve.py).
+    api_connections: int = Field(default=1000, ge=1)
     # Seconds between the reconciler's passes; also how old a pending job must be before it is checked.
     reconcile_interval: float = Field(default=10.0, gt=0)
     # Comma-separated API keys; empty: the API is open (see SECURITY.md).

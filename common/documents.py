@@ -128,17 +128,18 @@ def pdf_scale(width_pt: float, height_pt: float, dpi: int, max_pixels: int) -> f
     return scale
 
 
-def render_page(data: bytes, document: DocumentInfo, page: int,
-                max_pixels: int) -> tuple[np.ndarray, int | None]:
+def render_page(data: bytes, document: DocumentInfo, page: int, max_pixels: int,
+                budget: int | None = None) -> tuple[np.ndarray, int | None]:
     """Page ``page`` (1-based) as an (H, W, 3) BGR uint8 array, and the resolution a PDF page was
-    rendered at (None for TIFF, whose pages are pixels already)."""
+    rendered at (None for TIFF, whose pages are pixels already). A PDF page is rendered within
+    ``budget`` pixels too (the engine's working resolution), at the dpi that fits."""
     if not 1 <= page <= document.pages:
         raise UndecodableDocument(f"page {page} is not in a document of {document.pages} pages")
     if document.format == "tiff":
         return decode(data, max_pixels, frame=page - 1), None
     if document.format != "pdf":
         raise UndecodableDocument(f"unknown document format {document.format!r}")
-    return _render_pdf_page(data, page, document.dpi or 150, max_pixels)
+    return _render_pdf_page(data, page, document.dpi or 150, min(max_pixels, budget or max_pixels))
 
 
 def _render_pdf_page(data: bytes, page: int, dpi: int, max_pixels: int) -> tuple[np.ndarray, int]:

@@ -7,6 +7,7 @@ to get the pixels. Both raise the typed errors of ``ocrq.errors``, never Pillow'
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from dataclasses import dataclass
 from struct import error as struct_error  # Pillow leaks struct.error on corrupt headers
@@ -91,11 +92,37 @@ def probe(data: bytes, max_pixels: int) -> ImageInfo:
 
 
 def decode(data: bytes, max_pixels: int, frame: int = 0) -> np.ndarray:
-    """Decode to an upright (EXIF applied) 8-bit BGR array of shape (H, W, 3).
+    """Decode to an upright (EXIF applied) 8-bit BGR array of shape (H, W, 3), at full resolution.
 
     Grayscale, palette, alpha (composited on black or white, whichever keeps the marks visible), CMYK and
     16-bit images all come out as BGR uint8.
     ``frame`` picks a page of a multi-page TIFF (0 = the first, which every other format has).
+    """
+    return decode_working(data, max_pixels, None, frame).pixels
+
+
+def working_scale(width: int, height: int, budget: int | None) -> float:
+    """The factor (<= 1) that brings ``width x height`` within ``budget`` pixels (None: no budget)."""
+    pixels = width * height
+    return 1.0 if not budget or pixels <= budget else math.sqrt(budget / pixels)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """An image decoded at a working resolution: ``pixels`` (H, W, 3) BGR uint8, ``scale`` = working size
+    / upload size (1.0: full size), ``size`` = the upload's (width, height), upright."""
+
+    pixels: np.ndarray
+    scale: float
+    size: tuple[int, int]
+
+
+def decode_working(data: bytes, max_pixels: int, budget: int | None, frame: int = 0) -> Decoded:
+    """As :func:`decode`, at a working resolution of at most ``budget`` pixels.
+
+    So a worker's memory is bounded by design: a JPEG is decoded at a reduced scale directly (libjpeg's
+    DCT scaling, ``Image.draft``); any other format is decoded once at full size and shrunk (box filter)
+    before its conversions, so the 4-byte-per-pixel copies of an alpha image are made at the working size.
     """
     with _open(data) as img:
         if frame:
@@ -104,18 +131,42 @@ def decode(data: bytes, max_pixels: int, frame: int = 0) -> np.ndarray:
             except (EOFError, OSError, ValueError, struct_error) as exc:
                 raise UndecodableImage(f"page {frame + 1} of the image cannot be read: {exc}") from None
         _check_size(ImageInfo(img.format or "", img.width, img.height), max_pixels)
+        full_size = img.size
+        scale = working_scale(img.width, img.height, budget)
+        target = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # EXIF oddities warn; the pixels are what matter
+                if scale < 1 and img.format in ("JPEG", "MPO"):
+                    img.draft(img.mode, target)  # decodes at 1/2, 1/4 or 1/8: at least the target size
                 img.load()
-                upright = ImageOps.exif_transpose(img) or img
+                working = _shrink(img, target) if scale < 1 else img
+                upright = ImageOps.exif_transpose(working) or working
+                swapped = upright.size != working.size  # EXIF turned it by 90 degrees
                 rgb = _to_rgb8(upright)
+                if scale < 1:  # modes _shrink left alone (palette, 16-bit, CMYK) are shrunk as RGB
+                    rgb = _shrink(rgb, (target[1], target[0]) if swapped else target)
         except (OSError, SyntaxError, ValueError, EOFError, struct_error, MemoryError) as exc:
             raise UndecodableImage(f"the image cannot be decoded: {exc}") from None
     if rgb.width * rgb.height > max_pixels:  # EXIF rotation keeps the count; this guards odd decoders
         raise ImageTooLarge(f"the decoded image is {rgb.width}x{rgb.height}")
-    array = np.asarray(rgb, dtype=np.uint8)
-    return np.ascontiguousarray(array[:, :, ::-1])
+    array = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)[:, :, ::-1])
+    size = (full_size[1], full_size[0]) if swapped else full_size
+    return Decoded(array, max(rgb.size) / max(full_size) if scale < 1 else 1.0, size)
+
+
+# Modes Pillow resizes with a box filter as they are; others (palette, 16-bit, CMYK) are converted first.
+_RESIZABLE = ("RGB", "RGBA", "L", "LA")
+
+
+def _shrink(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """``img`` at ``size`` (box filter: each working pixel the mean of the pixels it covers); the full-size
+    pixels are released at once when the image was shrunk."""
+    if img.size == size or img.mode not in _RESIZABLE:
+        return img
+    small = img.resize(size, Image.Resampling.BOX)
+    img.close()  # frees the full-size pixels now, not when the decoder's file is closed
+    return small
 
 
 def ground_for(rgba: Image.Image, probe_side: int = 256) -> tuple[int, int, int, int]:

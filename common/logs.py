@@ -23,6 +23,12 @@ _CONTEXT: ContextVar[dict[str, str] | None] = ContextVar("ocrq_log_context", def
 _STANDARD = {*vars(logging.LogRecord("", 0, "", 0, "", None, None)), "message", "asctime", "taskName"}
 # scheme://user:password@ -> scheme://user:***@ (Redis URLs in exception texts, for instance)
 _URL_PASSWORD = re.compile(r"([a-z][a-z0-9+.-]*://[^\s:/@\"']*:)[^\s@/\"']+@", re.IGNORECASE)
+# scheme://token@ (userinfo without a colon) -> scheme://***@
+_URL_USER = re.compile(r"([a-z][a-z0-9+.-]*://)[^\s:/@\"'*]+@", re.IGNORECASE)
+# Query parameters that carry secrets: a key, or a webhook address (whose own query often holds a token).
+SECRET_PARAMETERS = ("api_key", "callback_url", "token", "access_token", "signature")
+_SECRET_QUERY = re.compile(r"((?:^|[?&;\s\"'])(?:" + "|".join(SECRET_PARAMETERS) + r")=)[^&;\s\"']*",
+                           re.IGNORECASE)
 MAX_TEXT = 4000  # characters of a message or traceback kept: a stray bytes repr cannot flood the log
 # The fields of gunicorn's access-log atoms that are kept; the rest (every request header, among them
 # Authorization and X-API-Key) never reach the log.
@@ -58,7 +64,10 @@ def context() -> dict[str, str]:
 
 
 def redact(text: str) -> str:
-    return _URL_PASSWORD.sub(r"\1***@", text)
+    """``text`` without URL passwords or userinfo and without the values of SECRET_PARAMETERS, wherever
+    they appear (an access line's query, an exception's message): every log line goes through this."""
+    text = _URL_USER.sub(r"\1***@", _URL_PASSWORD.sub(r"\1***@", text))
+    return _SECRET_QUERY.sub(r"\1***", text)
 
 
 def _clip(text: str) -> str:

@@ -68,7 +68,9 @@ def ocr_page(self: OcrqTask, job_id: str, page: int) -> str:
         if settings.fault_injection and job.options.get("fault"):
             inject_fault(job.options["fault"])
         start = time.perf_counter()
-        image, dpi = render_page(data, document, page, settings.max_image_pixels)
+        # a PDF page is rendered within the engine's working budget (a bounded worker: SECURITY.md)
+        image, dpi = render_page(data, document, page, settings.max_image_pixels,
+                                 self.engine.options.working_pixels)
         render_ms = (time.perf_counter() - start) * 1000
         result = self.engine.run_array(image, enhance=job.options.get("enhance"))
     engine_result = result.to_dict()

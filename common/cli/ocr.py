@@ -45,7 +45,8 @@ def read_pages(
         yield None, engine.run(data, enhance=enhance)
         return
     for page in range(1, document.pages + 1):
-        image, _ = render_page(data, document, page, settings.max_image_pixels)
+        budget = engine.options.working_pixels  # a PDF page is rendered within it, as in a worker
+        image, _ = render_page(data, document, page, settings.max_image_pixels, budget)
         yield page, engine.run_array(image, enhance=enhance)
 
 

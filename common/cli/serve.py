@@ -14,13 +14,23 @@ if TYPE_CHECKING:
     from ocrq.config import Settings
 
 
+# gunicorn with gevent's monkey-patching before anything is imported. gunicorn (and ocrq's package, through
+# requests) import ``ssl`` in the master before the gevent worker patches the standard library, and gevent
+# warns that patching ``ssl`` late may misbehave (a ``rediss://`` connection from the API uses it). So the
+# command patches first, as the worker would (all of it: patching twice with other options warns too).
+GUNICORN_PATCHED_FIRST = ("from gevent import monkey; monkey.patch_all(); "
+                          "from gunicorn.app.wsgiapp import run; run()")
+
+
 def api_command(settings: Settings, host: str | None = None, port: int | None = None) -> list[str]:
-    """gunicorn with threads: a long-poll holds a thread, not a process."""
+    """gunicorn with gevent workers (ocrq.api.gunicorn_worker): a long-poll or a slow client holds a
+    greenlet, not a thread, so a few hundred of them cannot keep /readyz or a new upload waiting."""
     return [
-        sys.executable, "-m", "gunicorn",
+        sys.executable, "-c", GUNICORN_PATCHED_FIRST,
         "--bind", f"{host or settings.host}:{port or settings.port}",
-        "--workers", str(settings.api_workers), "--threads", str(settings.api_threads),
-        "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "30",
+        "--workers", str(settings.api_workers), "--worker-connections", str(settings.api_connections),
+        "--worker-class", "ocrq.api.gunicorn_worker.ApiWorker", "--timeout", "120",
+        "--graceful-timeout", "30", "--keep-alive", "5",  # the request line and headers within 5 s
         "--limit-request-line", "8190", "--log-level", settings.log_level.lower(),
         # JSON logs (access log included) and the metrics directory of its processes
         "--config", "python:ocrq.api.gunicorn_conf",

@@ -18,7 +18,7 @@ import numpy as np
 
 from ocrq.config import ENHANCE_MODES, Settings, get_settings
 from ocrq.errors import InvalidOption
-from ocrq.images import decode
+from ocrq.images import decode_working
 from ocrq.ocr.auto import AutoParams
 from ocrq.ocr.ctc import Reading
 from ocrq.ocr.detect import TextDetector
@@ -43,6 +43,10 @@ class EngineOptions:
     upright: UprightParams = UprightParams()
     use_orientation: bool = False  # each line classified upright or upside down, and turned
     max_image_pixels: int = 40_000_000
+    # Pixels an image is read at, at most: a larger one (up to max_image_pixels) is decoded and read at
+    # the scale that fits, its boxes given back in the upload's pixels. So a worker's memory is bounded
+    # by design (SECURITY.md: measured peak at the 40 MP limit); text on such pages is large anyway.
+    working_pixels: int | None = 16_000_000
     min_confidence: float = 0.5  # lines read with less confidence are dropped (mostly graphics, not text)
     seed_steps: SeedSteps = SeedSteps()
     auto: AutoParams = AutoParams()
@@ -142,9 +146,11 @@ class OcrEngine:
     def run(self, data: bytes, enhance: str | None = None) -> OcrResult:
         """OCR encoded image bytes (JPEG, PNG, BMP, TIFF, WebP, GIF)."""
         start = time.perf_counter()
-        image = decode(data, self.options.max_image_pixels)
+        decoded = decode_working(data, self.options.max_image_pixels, self.options.working_pixels)
         decode_ms = (time.perf_counter() - start) * 1000
-        result = self.run_array(image, enhance)
+        result = self.run_array(decoded.pixels, enhance)
+        if decoded.scale != 1.0:  # read at a working resolution: boxes and size in the upload's pixels
+            result = result.in_upload_pixels(decoded.scale, *decoded.size)
         result.timings_ms["decode"] = round(decode_ms, 2)
         result.timings_ms["total"] = round((time.perf_counter() - start) * 1000, 2)
         return result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,15 @@ class OcrResult:
     def text(self) -> str:
         """The full text in reading order, one line per line."""
         return "\n".join(line.text for line in self.lines)
+
+    def in_upload_pixels(self, scale: float, width: int, height: int) -> OcrResult:
+        """This result, read at ``scale`` x the upload's size (a working resolution), with its boxes and
+        size in the upload's own pixels (``width`` x ``height``)."""
+        if scale == 1.0:
+            return self
+        lines = [OcrLine(line.text, line.confidence, [[round(x / scale, 1), round(y / scale, 1)]
+                                                      for x, y in line.box]) for line in self.lines]
+        return replace(self, width=width, height=height, lines=lines)
 
     def to_dict(self) -> dict:
         data = asdict(self)

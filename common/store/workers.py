@@ -11,8 +11,12 @@ import redis
 
 from ocrq.store.keys import WORKERS
 
-HEARTBEAT_SECONDS = 5  # how often a node reports (ocrq/worker/lifecycle.py)
-LIVE_SECONDS = 3 * HEARTBEAT_SECONDS  # a node is live while its last heartbeat is this recent
+HEARTBEAT_SECONDS = 2  # how often a node reports (ocrq/worker/lifecycle.py)
+# The reconciler's notion of a live node: a node silent this long has its held messages handed back, so
+# it is generous (a node stalled by a loaded machine for a few seconds must not see its jobs run twice).
+LIVE_SECONDS = 15
+# /readyz's: a node that missed three heartbeats is not counted as a worker that will take a job.
+READY_SECONDS = 3 * HEARTBEAT_SECONDS
 FORGET_SECONDS = 86400
 
 # KEYS: workers. ARGV: node, forget after (s).
@@ -58,8 +62,9 @@ class WorkerRegistry:
         """The nodes whose last heartbeat is at most ``live_seconds`` old."""
         return {name.decode() for name in self._live(keys=[WORKERS], args=[self.live_seconds])}
 
-    def count(self) -> int:
-        return int(self._count(keys=[WORKERS], args=[self.live_seconds]))
+    def count(self, within: float | None = None) -> int:
+        """How many nodes sent a heartbeat in the last ``within`` seconds (default ``live_seconds``)."""
+        return int(self._count(keys=[WORKERS], args=[within or self.live_seconds]))
 
 
 # KEYS: the lease. ARGV: holder, seconds. Take the lease if it is free or already ours; renew it either way.

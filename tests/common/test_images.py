@@ -129,3 +129,31 @@ def test_transparency_is_flattened_onto_a_ground_that_keeps_the_marks_visible():
     assert pixels[10, 30].tolist() == [80, 0, 0] and pixels[1, 1].tolist() == [255, 255, 255]
     opaque = Image.new("RGBA", (60, 20), (250, 250, 250, 255))
     assert decode(encode(opaque), 10_000)[1, 1].tolist() == [250, 250, 250]
+
+
+def test_a_large_image_is_decoded_at_its_working_resolution():
+    from ocrq.images import decode_working
+
+    rgba = Image.new("RGBA", (4000, 3000), (0, 0, 0, 0))
+    rgba.paste((0, 0, 0, 255), (1000, 1000, 3000, 2000))  # an opaque black block on transparency
+    decoded = decode_working(encode(rgba), 40_000_000, 3_000_000)
+    assert decoded.size == (4000, 3000) and decoded.scale == pytest.approx(0.5, abs=0.01)
+    assert decoded.pixels.shape == (1500, 2000, 3)
+    # the block where it was, at half scale, on white paper
+    assert decoded.pixels[750, 1000].tolist() == [0, 0, 0] and decoded.pixels[100, 100].tolist() == [255] * 3
+    jpeg = decode_working(encode(rgba.convert("RGB"), "JPEG"), 40_000_000, 3_000_000)
+    assert jpeg.pixels.shape == (1500, 2000, 3) and jpeg.size == (4000, 3000)
+    small = decode_working(encode(rgba), 40_000_000, 16_000_000)
+    assert small.scale == 1.0 and small.pixels.shape == (3000, 4000, 3)
+
+
+def test_working_resolution_follows_exif_rotation():
+    from ocrq.images import decode_working
+
+    image = Image.new("RGB", (4000, 2000), "white")
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif)
+    decoded = decode_working(buffer.getvalue(), 40_000_000, 2_000_000)
+    assert decoded.size == (2000, 4000) and decoded.pixels.shape == (2000, 1000, 3)

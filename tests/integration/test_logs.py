@@ -20,7 +20,7 @@ WRONG_KEY = "not-a-key-Yt52LmR9"
 @pytest.fixture(scope="module")
 def keyed_api(redis_server, worker, tmp_path_factory):
     server = ApiServer(redis_server.url, tmp_path_factory.mktemp("gunicorn-logs") / "api.log",
-                       OCRQ_API_KEYS=KEY, OCRQ_API_WORKERS="1", OCRQ_API_THREADS="4").start()
+                       OCRQ_API_KEYS=KEY, OCRQ_API_WORKERS="1").start()
     yield server
     server.stop()
 

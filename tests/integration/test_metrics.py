@@ -80,7 +80,7 @@ def test_jobs_move_the_api_and_worker_metrics(client, worker, redis_client):
 @pytest.fixture(scope="module")
 def gunicorn_api(redis_server, tmp_path_factory):
     server = ApiServer(redis_server.url, tmp_path_factory.mktemp("gunicorn") / "api.log",
-                       OCRQ_API_WORKERS="2", OCRQ_API_THREADS="2").start()
+                       OCRQ_API_WORKERS="2").start()
     yield server
     server.stop()
 

@@ -69,7 +69,7 @@ def children_of(pid: int) -> list[int]:
 
 
 class ApiServer:
-    """The API as it runs in production: gunicorn (gthread) serving ``api:create_app()``."""
+    """The API as it runs in production: gunicorn (gevent, ocrq.api.gunicorn_worker) serving the app."""
 
     def __init__(self, redis_url: str, log_path: Path, **env: str) -> None:
         self.port = free_port()
@@ -84,7 +84,7 @@ class ApiServer:
     def start(self, timeout: float = 30.0) -> ApiServer:
         settings = Settings(
             api_workers=int(self.env.get("OCRQ_API_WORKERS", 2)),
-            api_threads=int(self.env.get("OCRQ_API_THREADS", 16)),
+            api_connections=int(self.env.get("OCRQ_API_CONNECTIONS", 1000)),
         )
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(

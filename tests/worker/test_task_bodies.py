@@ -11,6 +11,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from ocrq.documents import inspect
 from ocrq.errors import UndecodableImage
+from ocrq.ocr.pipeline import EngineOptions
 from ocrq.ocr.result import OcrLine, OcrResult
 from ocrq.store import JobStore, PageStore
 from ocrq.store.keys import WEBHOOKS_DUE, upload_key
@@ -23,6 +24,8 @@ from tests.support.documents import text_pdf
 
 class StandInEngine:
     """Reads every image as ``text``, or raises ``error``."""
+
+    options = EngineOptions()  # the worker reads the working resolution from it
 
     def __init__(self, text: str = "hello", error: BaseException | None = None) -> None:
         self.text, self.error, self.calls = text, error, 0
