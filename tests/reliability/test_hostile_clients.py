@@ -54,6 +54,13 @@ def trickle(port: int, seconds_per_byte: float = 1.0, length: int = 1000) -> flo
     return time.monotonic() - started
 
 
+@pytest.fixture
+def http():
+    """One HTTP session for the test's own probes, closed however the test ends."""
+    with requests.Session() as session:
+        yield session
+
+
 def timed(call) -> tuple[float, object]:
     started = time.monotonic()
     result = call()
@@ -78,11 +85,10 @@ def probe(base: str, http: requests.Session, rounds: int) -> tuple[list[float], 
     return ready, posts
 
 
-def test_long_polls_and_trickling_uploads_do_not_hold_the_api(make_stack):
+def test_long_polls_and_trickling_uploads_do_not_hold_the_api(make_stack, http):
     stack = make_stack(concurrency=2, OCRQ_UPLOAD_TIMEOUT=str(UPLOAD_TIMEOUT), OCRQ_FAULT_INJECTION="1")
     base, port = stack.url, stack.api.port
     figures = Figures("8. 200 long-polls and 50 trickling uploads at once")
-    http = requests.Session()
     idle_ready, idle_posts = probe(base, http, 10)
 
     # A job that stays running: what the long-polls wait on (one worker process sleeps, one serves).
