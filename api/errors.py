@@ -32,15 +32,19 @@ def error_response(status: int, code: str, message: str, headers: dict | None = 
     return response
 
 
-def too_large(limit: int):
-    """A WSGI app factory for UploadDeadline (ocrq/api/limits.py): 413 for a body declared over the
-    limit, answered before any of it is read."""
-    body = json.dumps(ErrorResponse(error=ErrorBody(
-        code="payload_too_large", message=f"the upload is larger than the {limit:,}-byte limit")).dump())
+def too_large_message(limit: int) -> str:
+    return f"the upload is larger than the {limit:,}-byte limit"
 
-    def answer(_environ: dict) -> Response:
+
+def too_large(limit: int):
+    """The WSGI app UploadDeadline (ocrq/api/limits.py) answers with: 413 for a body declared over the
+    limit, before any of it is read (outside Flask, so built here rather than by error_response)."""
+    body = json.dumps(ErrorResponse(error=ErrorBody(code="payload_too_large",
+                                                    message=too_large_message(limit))).dump())
+
+    def answer(environ: dict, start_response):
         return Response(body, 413, {"Content-Type": "application/json", "Connection": "close",
-                                    "X-Content-Type-Options": "nosniff"})
+                                    "X-Content-Type-Options": "nosniff"})(environ, start_response)
 
     return answer
 
@@ -63,7 +67,7 @@ def register(app: Flask) -> None:
             headers["Allow"] = ", ".join(allowed)
         if status == 413:
             limit = app.extensions["ocrq.settings"].max_upload_bytes
-            message = f"the upload is larger than the {limit:,}-byte limit"
+            message = too_large_message(limit)
             headers["Connection"] = "close"  # the rest is not read: the connection cannot be reused
         return error_response(status, HTTP_CODES.get(status, "http_error"), message, headers)
 

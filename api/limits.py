@@ -58,7 +58,6 @@ class DeadlineInput:
         self._deadline = deadline
         self._seconds = seconds
         self._cooperative = cooperative()
-        self.expired = False
 
     def _bounded(self, read: Callable[..., Any], *args: Any) -> Any:
         remaining = self._deadline - time.monotonic()
@@ -83,7 +82,6 @@ class DeadlineInput:
             raise self._timeout() from None
 
     def _timeout(self) -> RequestTimeout:
-        self.expired = True
         return RequestTimeout(f"the request body did not arrive within {self._seconds:g} s")
 
     def read(self, size: int | None = -1) -> bytes:
@@ -127,17 +125,18 @@ class UploadDeadline:
     """WSGI middleware: a body declared over ``max_bytes`` is answered 413 before a byte of it is read,
     and the rest must arrive within ``seconds`` of the request reaching the app."""
 
-    def __init__(self, app, seconds: float, max_bytes: int, too_large: Callable[[dict], Any]) -> None:
+    def __init__(self, app, seconds: float, max_bytes: int,
+                 too_large: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
         self.seconds = seconds
         self.max_bytes = max_bytes
-        self.too_large = too_large  # environ -> WSGI app answering 413 (ocrq/api/errors.py)
+        self.too_large = too_large  # the WSGI app answering 413 (ocrq/api/errors.py)
 
     def __call__(self, environ: dict, start_response) -> Iterable[bytes]:
         length = declared_length(environ)
         if length is not None and length > self.max_bytes:
             close_after_answer()
-            return self.too_large(environ)(environ, start_response)
+            return self.too_large(environ, start_response)
         sock = environ.get("gunicorn.socket")
         if sock is None or not hasattr(sock, "settimeout"):
             return self.app(environ, start_response)
