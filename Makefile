@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 CHROMIUM := /usr/bin/chromium
+CURL     := /usr/bin/curl
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint install browser screenshot bench clean
@@ -35,18 +36,27 @@ lint: $(STAMP)  ## ruff (style, imports by the package's name only) and mypy on 
 	cd build/typecheck && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml \
 	  --python-executable $(CURDIR)/$(BIN)/python --cache-dir $(CURDIR)/build/mypy-cache
 
-browser: $(CHROMIUM)  ## install Debian's chromium for the browser tests, if it is missing (needs root)
+browser: $(CHROMIUM) $(CURL)  ## install Debian's chromium (browser tests) and curl (README examples), if missing (needs root)
 
-# Playwright drives Debian's chromium (it downloads no browser); the CJK fonts let screenshots show Chinese.
-$(CHROMIUM):
+# Debian packages the tests need, installed when their file is missing: $(1) the file, $(2) the packages.
+define debian_packages
 	@if [ "$$(id -u)" != 0 ]; then \
-	  echo "The browser tests need $(CHROMIUM). As root, run:"; \
-	  echo "  apt-get update && apt-get install -y chromium fonts-noto-cjk"; \
+	  echo "The tests need $(1). As root, run:"; \
+	  echo "  apt-get update && apt-get install -y $(2)"; \
 	  exit 1; \
 	fi
 	apt-get update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-noto-cjk
-	test -x $(CHROMIUM)
+	DEBIAN_FRONTEND=noninteractive apt-get install -y $(2)
+	test -x $(1)
+endef
+
+# Playwright drives Debian's chromium (it downloads no browser); the CJK fonts let screenshots show Chinese.
+$(CHROMIUM):
+	$(call debian_packages,$(CHROMIUM),chromium fonts-noto-cjk)
+
+# tests/integration/test_readme_examples.py runs the README's curl examples as written.
+$(CURL):
+	$(call debian_packages,$(CURL),curl)
 
 screenshot: $(STAMP) browser  ## redo docs/screenshot.png (the web page with a finished job)
 	OCRQ_SCREENSHOT=docs/screenshot.png $(BIN)/python -m pytest -q tests/browser -k two_images

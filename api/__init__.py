@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 
 from ocrq.config import Settings, get_settings
 from ocrq.queue import JobQueue
@@ -11,8 +11,20 @@ from ocrq.store.connection import connect
 
 def create_app(settings: Settings | None = None, queue: JobQueue | None = None) -> Flask:
     """The Flask app with one blueprint per resource; ``queue`` may be injected by tests."""
-    from ocrq.api import auth, batches, errors, health, jobs, logcontext, metrics, openapi, predict
+    from ocrq.api import (
+        auth,
+        batches,
+        conventions,
+        errors,
+        health,
+        jobs,
+        logcontext,
+        metrics,
+        openapi,
+        predict,
+    )
     from ocrq.api.limits import UploadDeadline, close_after_answer
+    from ocrq.api.uploads import body_limit
 
     settings = settings or get_settings()
     app = Flask(__name__)
@@ -29,6 +41,7 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
     app.extensions["ocrq.queue"] = queue or JobQueue(
         settings, connect(settings, max_connections=settings.api_connections + 64))
     errors.register(app)
+    conventions.register(app, settings)  # first: the request id is in every later hook's log lines
     metrics.register(app)  # before auth: it counts the requests auth refuses too
     logcontext.register(app)
     # OCRQ_API_KEYS: /v1 and /ocr need a key (SECURITY.md)
@@ -39,6 +52,10 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
     app.register_blueprint(web_page)
     openapi.register(app)  # /openapi.json and /docs
 
+    @app.before_request
+    def _body_limit():  # a batch's files together, a JSON body's base64: more than one upload's bytes
+        request.max_content_length = body_limit(settings, request.path, request.mimetype)[0]
+
     @app.after_request
     def _security_headers(response):
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -46,7 +63,13 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
             close_after_answer()  # the body was not read (408, 413): gunicorn must not drain it
         return response
 
+    def limit(environ: dict) -> tuple[int, int]:  # this request's body limit, and its setting's value
+        mimetype = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+        return body_limit(settings, environ.get("PATH_INFO", ""), mimetype)
+
+    refusals = {setting: errors.too_large(setting) for setting in
+                {settings.max_upload_bytes, settings.max_batch_bytes}}
     app.wsgi_app = UploadDeadline(  # type: ignore[method-assign]
-        app.wsgi_app, settings.upload_timeout, app.config["MAX_CONTENT_LENGTH"],
-        errors.too_large(settings.max_upload_bytes))
+        app.wsgi_app, settings.upload_timeout, lambda environ: limit(environ)[0],
+        lambda environ: refusals[limit(environ)[1]])
     return app

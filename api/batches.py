@@ -15,19 +15,31 @@ import redis
 from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.datastructures import FileStorage
 
-from ocrq.api import context, idempotency
+from ocrq.api import context, idempotency, metrics
+from ocrq.api.conventions import ETAG_HEADERS, conditional, request_id
 from ocrq.api.idempotency import idempotent
-from ocrq.api.jobs import _wait_seconds, valid_id
+from ocrq.api.jobs import valid_id, wait_seconds
+from ocrq.api.listing import listing
 from ocrq.api.openapi import Reply, _fields, operation
-from ocrq.api.uploads import check_upload, read_options
+from ocrq.api.params import no_query, read_query
+from ocrq.api.uploads import body_limit, check_upload, read_options
 from ocrq.config import Settings
 from ocrq.errors import BadRequest, NotFound, OcrqError, PayloadTooLarge
-from ocrq.schemas import BatchAccepted, BatchDocument, JobOptions, JobQuery
+from ocrq.metrics import JOBS_FINISHED
+from ocrq.schemas import (
+    BatchAccepted,
+    BatchDocument,
+    BatchList,
+    BatchListQuery,
+    BatchRemoved,
+    BatchSummary,
+    JobOptions,
+    JobQuery,
+)
 from ocrq.store.batches import BatchItem, BatchStore, display_name, overall_status
 
 blueprint = Blueprint("batches", __name__, url_prefix="/v1/batches")
 FIELD = "images"
-MULTIPART_ALLOWANCE = 256 * 1024  # part headers and boundaries on top of the files themselves
 
 
 def batches() -> BatchStore:
@@ -57,10 +69,9 @@ def _files_body() -> dict:
            parameters=(idempotency.PARAMETER,), notes={409: idempotency.CONFLICT})
 def submit_batch():
     settings = context.settings()
-    limit = settings.max_batch_bytes + MULTIPART_ALLOWANCE
+    limit, _ = body_limit(settings, request.path, request.mimetype)
     if (request.content_length or 0) > limit:
         raise PayloadTooLarge(f"the batch is larger than the {settings.max_batch_bytes:,}-byte limit")
-    request.max_content_length = limit  # this view only: a batch may be bigger than one upload
     if request.mimetype != "multipart/form-data":
         raise BadRequest(f"send multipart/form-data with one file field '{FIELD}' per file "
                          f"(got {request.mimetype or 'no content type'})", code="missing_file")
@@ -71,7 +82,7 @@ def submit_batch():
     if len(files) > settings.max_batch_items:
         raise BadRequest(f"a batch holds at most {settings.max_batch_items} files, not {len(files)}",
                          code="too_many_files")
-    options = read_options(request, settings)
+    options = read_options(request, settings, files=(FIELD,))
     # the files are hashed (read through once more) only when an Idempotency-Key asks for a fingerprint
     with idempotent("batches", options, lambda: [(f.filename or "", _digest(f)) for f in files]) as guard:
         if guard.replay is not None:
@@ -107,8 +118,9 @@ def _store_batch(files: list[FileStorage], options: dict[str, str], settings: Se
                 items.append(BatchItem(index, name, error=exc.to_dict()))
                 continue
             job = queue.submit(data, options, owner, document.to_dict() if document else None,
-                               check_depth=False)
+                               check_depth=False, request_id=request_id())
             items.append(BatchItem(index, name, job_id=job.job_id))
+            metrics.job_submitted("batches")
         batch = batches().create(str(uuid.uuid4()), items, owner)
     except (OcrqError, redis.RedisError):  # Redis or the broker failed half-way: no orphan items left running
         for item in items:
@@ -125,13 +137,32 @@ def _store_batch(files: list[FileStorage], options: dict[str, str], settings: Se
     return response
 
 
+@blueprint.get("")
+@operation("List your batches, newest first, a page at a time (`next` links to the following page)",
+           {200: Reply(BatchList, "A page of batches (without their items: read a batch for those)")},
+           errors=(400, 503), query=BatchListQuery, tags=("batches",))
+def list_batches():
+    query = read_query(BatchListQuery)
+    store = batches()
+
+    def shape(summary: dict) -> dict:
+        return BatchSummary.model_validate({**summary, "links": {"self": url_for(
+            "batches.get_batch", batch_id=summary["batch_id"])}}).dump()
+
+    def keep(summary: dict) -> bool:
+        return query.status is None or summary["status"] == query.status
+
+    return listing("batches", store.index, query, store.summaries, keep, shape, BatchList)
+
+
 @blueprint.get("/<batch_id>")
 @operation("Read a batch, or long-poll it with `?wait=N` until every item has ended",
-           {200: Reply(BatchDocument, "The batch")}, errors=(400, 404, 503), query=JobQuery,
-           tags=("batches",))
+           {200: Reply(BatchDocument, "The batch", optional_headers=ETAG_HEADERS),
+            304: Reply(None, "`If-None-Match` named the batch as it still is")},
+           errors=(400, 404, 503), query=JobQuery, tags=("batches",))
 def get_batch(batch_id: str):
     batch_id = valid_id(batch_id, "batch")
-    wait = _wait_seconds(request.args.get("wait"))
+    wait = wait_seconds()
     document = batches().view(batch_id, context.owner(), wait)
     if document is None:
         raise NotFound(f"no batch {batch_id} (unknown, expired or deleted)")
@@ -139,4 +170,24 @@ def get_batch(batch_id: str):
     for item in document["items"]:
         if item["job_id"]:
             item["links"] = {"self": url_for("jobs.get_job", job_id=item["job_id"])}
-    return jsonify(BatchDocument.model_validate(document).dump())
+    return conditional(jsonify(BatchDocument.model_validate(document).dump()))
+
+
+@blueprint.delete("/<batch_id>")
+@operation("Delete a batch: its items' jobs that have not ended are canceled, the rest deleted",
+           {200: Reply(BatchRemoved, "Deleted")}, errors=(400, 404, 503), tags=("batches",))
+def delete_batch(batch_id: str):
+    batch_id = valid_id(batch_id, "batch")
+    no_query()
+    owner, store = context.owner(), batches()
+    batch = store.get(batch_id, owner)
+    if batch is None:
+        raise NotFound(f"no batch {batch_id} (unknown, expired or deleted)")
+    outcomes = [context.queue().cancel(item.job_id, owner) for item in batch.items if item.job_id]
+    canceled = outcomes.count("canceled")
+    if canceled:
+        JOBS_FINISHED.labels("canceled", "").inc(canceled)
+    store.remove(batch)
+    return jsonify(BatchRemoved.model_validate({"batch_id": batch_id, "status": "deleted",
+                                                "canceled": canceled,
+                                                "deleted": outcomes.count("deleted")}).dump())

@@ -6,10 +6,11 @@ import json
 import logging
 
 import redis
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from ocrq.api.uploads import body_limit
 from ocrq.errors import OcrqError
 from ocrq.schemas import ErrorBody, ErrorResponse
 
@@ -66,8 +67,8 @@ def register(app: Flask) -> None:
         if status == 405 and allowed:  # RFC 9110: a 405 names the methods the resource has
             headers["Allow"] = ", ".join(allowed)
         if status == 413:
-            limit = app.extensions["ocrq.settings"].max_upload_bytes
-            message = too_large_message(limit)
+            settings = app.extensions["ocrq.settings"]
+            message = too_large_message(body_limit(settings, request.path, request.mimetype)[1])
             headers["Connection"] = "close"  # the rest is not read: the connection cannot be reused
         return error_response(status, HTTP_CODES.get(status, "http_error"), message, headers)
 

@@ -1,4 +1,4 @@
-"""``/v1/jobs``: submit (202 + Location), read or long-poll, cancel or delete."""
+"""``/v1/jobs``: submit (202 + Location), list the caller's, read or long-poll, cancel or delete."""
 
 from __future__ import annotations
 
@@ -7,22 +7,25 @@ import uuid
 from flask import Blueprint, jsonify, request, url_for
 
 from ocrq.api import context, idempotency, logcontext, metrics
+from ocrq.api.conventions import ETAG_HEADERS, conditional, request_id
 from ocrq.api.idempotency import idempotent
+from ocrq.api.listing import listing
 from ocrq.api.openapi import Reply, operation
+from ocrq.api.params import no_query, read_query
 from ocrq.api.uploads import read_image, read_options
 from ocrq.errors import NotFound
 from ocrq.metrics import JOBS_FINISHED
-from ocrq.schemas import JobAccepted, JobDocument, JobQuery, JobRemoved
+from ocrq.schemas import JobAccepted, JobDocument, JobList, JobListQuery, JobQuery, JobRemoved, JobSummary
 from ocrq.store.jobs import Job
 
 blueprint = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 
 
-def job_document(job: Job) -> dict:
-    """The job as clients see it, shaped by ``JobDocument`` (common/schemas.py)."""
+def job_document(job: Job, model: type[JobSummary] = JobDocument) -> dict:
+    """The job as clients see it, shaped by ``JobDocument`` (or ``JobSummary``: no result)."""
     document = job.public()
     document["links"] = {"self": url_for("jobs.get_job", job_id=job.job_id)}
-    return JobDocument.model_validate(document).dump()
+    return model.model_validate(document).dump()
 
 
 def valid_id(value: str, kind: str = "job") -> str:
@@ -48,7 +51,7 @@ def submit_job():
         if guard.replay is not None:
             return guard.replay
         job = context.queue().submit(data, options, context.owner(),
-                                     document.to_dict() if document else None)
+                                     document.to_dict() if document else None, request_id=request_id())
         body: dict[str, object] = {"job_id": job.job_id, "status": job.status}
         if document:  # a multi-page document: its pages run as tasks of their own
             body["progress"] = {"done": 0, "total": document.pages}
@@ -62,17 +65,35 @@ def submit_job():
         return response
 
 
+@blueprint.get("")
+@operation("List your jobs, newest first, a page at a time (`next` links to the following page)",
+           {200: Reply(JobList, "A page of jobs (without results: read a job for its result)")},
+           errors=(400, 503), query=JobListQuery, tags=("jobs",))
+def list_jobs():
+    query = read_query(JobListQuery)
+    status, tag = query.status, query.tag
+
+    def keep(job: Job) -> bool:
+        return (status is None or job.status == status) and (tag is None or job.options.get("tag") == tag)
+
+    store = context.store()
+    return listing("jobs", store.index, query, store.summaries, keep,
+                   lambda job: job_document(job, JobSummary), JobList)
+
+
 @blueprint.get("/<job_id>")
-@operation("Read a job, or long-poll it with `?wait=N`", {200: Reply(JobDocument, "The job")},
+@operation("Read a job, or long-poll it with `?wait=N`",
+           {200: Reply(JobDocument, "The job", optional_headers=ETAG_HEADERS),
+            304: Reply(None, "`If-None-Match` named the job as it still is")},
            errors=(400, 404, 503), query=JobQuery, tags=("jobs",))
 def get_job(job_id: str):
     job_id = valid_id(job_id)
-    wait = _wait_seconds(request.args.get("wait"))
+    wait = wait_seconds()
     store = context.store()
     job = store.wait(job_id, wait, context.owner()) if wait > 0 else store.get(job_id, context.owner())
     if job is None:
         raise NotFound(f"no job {job_id} (unknown, expired or deleted)")
-    return jsonify(job_document(job))
+    return conditional(jsonify(job_document(job)))
 
 
 @blueprint.delete("/<job_id>")
@@ -80,6 +101,7 @@ def get_job(job_id: str):
            {200: Reply(JobRemoved, "Canceled or deleted")}, errors=(404, 503), tags=("jobs",))
 def delete_job(job_id: str):
     job_id = valid_id(job_id)
+    no_query()
     outcome = context.queue().cancel(job_id, context.owner())
     if outcome == "missing":
         raise NotFound(f"no job {job_id} (unknown, expired or deleted)")
@@ -90,7 +112,6 @@ def delete_job(job_id: str):
     return jsonify(removed.dump())
 
 
-def _wait_seconds(raw: str | None) -> float:
+def wait_seconds() -> float:
     """``?wait=N``: seconds to long-poll (validated by ``JobQuery``), capped by OCRQ_LONG_POLL_MAX."""
-    wait = JobQuery.parse({} if raw is None else {"wait": raw}).wait
-    return min(wait, context.settings().long_poll_max)
+    return min(read_query(JobQuery).wait, context.settings().long_poll_max)

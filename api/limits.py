@@ -122,21 +122,22 @@ def declared_length(environ: dict) -> int | None:
 
 
 class UploadDeadline:
-    """WSGI middleware: a body declared over ``max_bytes`` is answered 413 before a byte of it is read,
-    and the rest must arrive within ``seconds`` of the request reaching the app."""
+    """WSGI middleware: a body declared over its limit is answered 413 before a byte of it is read, and
+    the rest must arrive within ``seconds`` of the request reaching the app. ``limit(environ)`` is the
+    most bytes this request's body may have and ``too_large(environ)`` the WSGI app that refuses it."""
 
-    def __init__(self, app, seconds: float, max_bytes: int,
-                 too_large: Callable[..., Iterable[bytes]]) -> None:
+    def __init__(self, app, seconds: float, limit: Callable[[dict], int],
+                 too_large: Callable[[dict], Callable[..., Iterable[bytes]]]) -> None:
         self.app = app
         self.seconds = seconds
-        self.max_bytes = max_bytes
-        self.too_large = too_large  # the WSGI app answering 413 (ocrq/api/errors.py)
+        self.limit = limit
+        self.too_large = too_large  # ocrq/api/errors.py
 
     def __call__(self, environ: dict, start_response) -> Iterable[bytes]:
         length = declared_length(environ)
-        if length is not None and length > self.max_bytes:
+        if length is not None and length > self.limit(environ):
             close_after_answer()
-            return self.too_large(environ, start_response)
+            return self.too_large(environ)(environ, start_response)
         sock = environ.get("gunicorn.socket")
         if sock is None or not hasattr(sock, "settimeout"):
             return self.app(environ, start_response)

@@ -1,5 +1,5 @@
-"""A request's log context: the job it is about (from the path, or once created), cleared when it ends,
-so every line logged while handling it carries ``job_id`` (common/logs.py)."""
+"""A request's log context: its X-Request-Id and the job it is about (from the path, or once created),
+cleared when it ends, so every line logged while handling it carries both (common/logs.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 from flask import Flask, request
 
 from ocrq import logs
+from ocrq.api.conventions import request_id
 
 log = logging.getLogger("ocrq.api")
 
@@ -16,7 +17,8 @@ def register(app: Flask) -> None:
     @app.before_request
     def _bind():
         job_id = (request.view_args or {}).get("job_id")
-        logs.set_context(job_id=job_id[:64] if job_id else None)  # the path's, as sent: keep it short
+        logs.set_context(request_id=request_id() or None,
+                         job_id=job_id[:64] if job_id else None)  # the path's, as sent: keep it short
 
     @app.teardown_request
     def _clear(_exc: BaseException | None = None):

@@ -27,9 +27,10 @@ REF = "#/components/schemas/{model}"
 UPLOAD_TYPES = [*sorted(set(CONTENT_TYPES.values())), "application/pdf"]
 # When each error status is answered; the body is always ErrorResponse (README: "Errors").
 ERRORS = {
-    400: "`missing_file`, `empty_file`, `too_many_files`, `invalid_option`, `incomplete_body`: no `image`, "
-         "an empty file, several files, a bad option, a body shorter than its `Content-Length` (nothing "
-         "is stored)",
+    400: "`missing_file`, `empty_file`, `too_many_files`, `invalid_option`, `incomplete_body`, "
+         "`invalid_json`, `invalid_base64`: no `image`, an empty file, several files, a bad or unknown "
+         "option, a body shorter than its `Content-Length` (nothing is stored), a JSON body that is not "
+         "an object, an `image` member that is not base64",
     401: "`unauthorized`: the server has API keys (`OCRQ_API_KEYS`) and the request carries none of them "
          "(with `WWW-Authenticate: Bearer`)",
     404: "`not_found`: unknown, expired or deleted job (or another key's)",
@@ -43,6 +44,9 @@ ERRORS = {
     429: "`queue_full`: more than `OCRQ_MAX_QUEUE_DEPTH` jobs waiting (with `Retry-After`)",
     503: "`service_unavailable`: Redis is unreachable (with `Retry-After`)",
 }
+REQUEST_ID_HEADER = {"description": "The request's `X-Request-Id` as sent (1-128 visible ASCII "
+                                    "characters), or a new one; in every log line of the request, its jobs'",
+                     "required": True, "schema": {"type": "string"}}
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying",
                                "schema": {"type": "string"}}}
 SECURITY_SCHEMES = {
@@ -138,16 +142,26 @@ def _upload_body(options_model: type[BaseModel]) -> dict:
                             "(PDF, multi-page TIFF: every page)"}
     options = _fields(options_model)
     raw = {"type": "string", "format": "binary"}
+    encoded = {"type": "string", "contentEncoding": "base64",
+               "description": "The image or document in base64 (standard or URL-safe alphabet; a "
+                              "`data:<type>;base64,` prefix is allowed), at most `OCRQ_MAX_UPLOAD_BYTES` "
+                              "once decoded"}
     return {
         "required": True,
         "description": "The image, as the multipart field `image` (options as more fields or in the "
-                       "query), or as the whole body with its `image/*` (or `application/pdf`) content "
-                       "type (options in the query).",
+                       "query), as the whole body with its `image/*` (or `application/pdf`) content "
+                       "type (options in the query), or as JSON with the image in base64 in `image` and "
+                       "the options as more members. A field, member or parameter the endpoint does "
+                       "not take is refused (`400 invalid_option`) unless `OCRQ_STRICT_OPTIONS=false`.",
         "content": {
             "multipart/form-data": {
                 "schema": {"type": "object", "properties": {"image": image, **options},
                            "required": ["image"]},
                 "encoding": {"image": {"contentType": ", ".join(UPLOAD_TYPES)}},
+            },
+            "application/json": {
+                "schema": {"type": "object", "properties": {"image": encoded, **options},
+                           "required": ["image"], "additionalProperties": False},
             },
             **{media: {"schema": raw} for media in UPLOAD_TYPES},
             "application/octet-stream": {"schema": raw},
@@ -169,6 +183,7 @@ def _responses(op: Operation, protected: bool, models: set) -> dict:
                    for name, text in reply.headers.items()}
         headers.update({name: {"description": text, "required": False, "schema": {"type": "string"}}
                         for name, text in reply.optional_headers.items()})
+        headers["X-Request-Id"] = REQUEST_ID_HEADER
         if headers:
             answer["headers"] = headers
         responses[str(status)] = answer

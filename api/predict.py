@@ -11,6 +11,7 @@ import time
 from flask import Blueprint, jsonify, request, url_for
 
 from ocrq.api import context, logcontext, metrics
+from ocrq.api.conventions import request_id
 from ocrq.api.openapi import Reply, operation
 from ocrq.api.uploads import read_image, read_options
 from ocrq.errors import status_for_code
@@ -40,7 +41,7 @@ def predict():
     settings = context.settings()
     data, document = read_image(request, settings)
     job = context.queue().submit(data, read_options(request, settings, PredictOptions), context.owner(),
-                                 document.to_dict() if document else None)
+                                 document.to_dict() if document else None, request_id=request_id())
     metrics.job_submitted("predict")
     logcontext.job_created(job.job_id)
     done = context.store().wait(job.job_id, settings.predict_timeout, context.owner()) or job

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     reconcile_interval: float = Field(default=10.0, gt=0)
     # Comma-separated API keys; empty: the API is open (see SECURITY.md).
     api_keys: str = Field(default="", repr=False)
+    # A form field, JSON member or query parameter an endpoint does not know is refused (400
+    # invalid_option) rather than ignored; false lets clients that must send extras through.
+    strict_options: bool = True
+    # Origins a browser app may call the API from (CORS), comma-separated, or `*`; empty: none (off).
+    cors_origins: str = ""
     # Test-only fault injection; never set in production (see README).
     fault_injection: bool = False
 

@@ -87,6 +87,7 @@ class JsonFormatter(logging.Formatter):
         if record.name == "gunicorn.access" and isinstance(record.args, dict):
             entry["message"] = "{} {} {}".format(*(record.args.get(k, "-") for k in "mUs"))
             entry.update({name: record.args.get(atom) for atom, name in _ACCESS.items()})
+            entry["request_id"] = record.args.get("{x-request-id}o")  # the answer's (api/conventions.py)
         else:
             entry["message"] = _clip(record.getMessage())
         entry["pid"] = record.process

@@ -60,13 +60,14 @@ class JobQueue:
             )
 
     def submit(self, data: bytes, options: dict[str, Any], owner: str = "", document: dict | None = None,
-               check_depth: bool = True) -> Job:
+               check_depth: bool = True, request_id: str = "") -> Job:
         """Store and enqueue one job (``document``: a PDF or multi-page TIFF, see common/documents.py);
-        refuse with QueueFull when the backlog is over the limit."""
+        refuse with QueueFull when the backlog is over the limit. ``request_id``: the X-Request-Id that
+        made it, for its workers' log lines."""
         if check_depth:
             self.check_depth()
         job_id = str(uuid.uuid4())
-        job = self.store.create(job_id, data, options, owner, document)
+        job = self.store.create(job_id, data, options, owner, document, request_id)
         try:
             self.enqueue(job_id, options.get("priority", "normal"))
         except Exception as exc:  # the broker refused: the job must not exist half-made

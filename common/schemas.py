@@ -13,22 +13,26 @@ To add a job option: declare it in ``JobOptions`` (what a client sends; ``Predic
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Literal, Self, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ocrq.config import EnhanceMode
 from ocrq.errors import InvalidOption
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 Priority = Literal["high", "normal", "low"]
+BatchStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
 # A tag is free text for the client's own bookkeeping: one line, bounded (no control characters).
 TAG_MAX = 128
 CALLBACK_URL_MAX = 2048
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"},
                                  examples=["2026-11-25T14:03:07.125Z"])]
 M = TypeVar("M", bound=BaseModel)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 Point = Annotated[list[float], Field(min_length=2, max_length=2, description="[x, y] in pixels")]
 
 
@@ -102,6 +106,59 @@ class JobQuery(BaseModel):
     @classmethod
     def parse(cls, values: dict[str, str]) -> JobQuery:
         return _parse(cls, values)
+
+
+class ListQuery(BaseModel):
+    """Query of a listing: a page size, where to start, and when the records were created."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    limit: int = Field(default=20, ge=1, le=100, description="Records per page (at most 100)")
+    cursor: str | None = Field(default=None, max_length=200,
+                               description="Where the page starts: from the previous page's `next` link")
+    created_after: datetime | None = Field(
+        default=None, description="Only records created at or after this instant (ISO 8601; UTC when no "
+                                  "offset is given)", examples=["2026-12-01T00:00:00Z"])
+    created_before: datetime | None = Field(
+        default=None, description="Only records created before this instant (ISO 8601)")
+
+    @field_validator("created_after", "created_before", mode="before")
+    @classmethod
+    def _iso_only(cls, value: object) -> object:
+        """An ISO 8601 date-time, as the spec says; not a number of seconds (which pydantic would take)."""
+        if isinstance(value, str) and not _ISO_DATE.match(value):
+            raise ValueError("expected an ISO 8601 date-time, e.g. 2026-12-01T09:30:00Z")
+        return value
+
+    @classmethod
+    def parse(cls, values: dict[str, str]) -> Self:
+        return _parse(cls, values)
+
+    @staticmethod
+    def epoch_ms(moment: datetime | None) -> float | None:
+        if moment is None:
+            return None
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000
+
+
+class JobListQuery(ListQuery):
+    """Query of `GET /v1/jobs`."""
+
+    status: JobStatus | None = Field(default=None, description="Only jobs in this state")
+    tag: str | None = Field(default=None, min_length=1, max_length=TAG_MAX,
+                            description="Only jobs submitted with this `tag` (exactly)")
+
+
+class BatchListQuery(ListQuery):
+    """Query of `GET /v1/batches`."""
+
+    status: BatchStatus | None = Field(default=None, description="Only batches in this state")
+
+
+def parse_values(model: type[M], values: dict[str, str]) -> M:
+    """``values`` (form fields, query parameters) validated by ``model``; ``InvalidOption`` (400) names
+    what is wrong."""
+    return _parse(model, values)
 
 
 def _parse(model: type[M], values: dict[str, str]) -> M:
@@ -208,8 +265,8 @@ class JobOptionsOut(Response):
     callback_url: str | None = Field(default=None, description="As sent; absent when none was")
 
 
-class JobDocument(Response):
-    """A job: its state, and its result or error once it is finished."""
+class JobSummary(Response):
+    """A job as a listing shows it: its state and error, not its result (read the job for that)."""
 
     job_id: UUID
     status: JobStatus
@@ -218,10 +275,23 @@ class JobDocument(Response):
     finished_at: Timestamp | None
     attempts: int = Field(ge=0, description="Deliveries to a worker so far")
     options: JobOptionsOut
-    result: OcrResult | DocumentResult | None = Field(description="Set when `status` is `succeeded`")
     error: ErrorBody | None = Field(description="Set when `status` is `failed`")
     progress: Progress | None = Field(default=None, description="Documents only")
     links: Links
+
+
+class JobDocument(JobSummary):
+    """A job: its state, and its result or error once it is finished."""
+
+    result: OcrResult | DocumentResult | None = Field(description="Set when `status` is `succeeded`")
+
+
+class JobList(Response):
+    """A page of the caller's jobs, newest first."""
+
+    jobs: list[JobSummary]
+    next: str | None = Field(description="The next page's URL (the same filters, and a `cursor`); null on "
+                                         "the last page", examples=["/v1/jobs?limit=20&cursor=MTc2…"])
 
 
 def job_document(public: dict, link: str) -> dict:
@@ -288,7 +358,6 @@ class Ready(Response):
 
 # --- batches (api/batches.py) ---------------------------------------------------------------------
 
-BatchStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
 
 
 class BatchLinks(Response):
@@ -327,6 +396,32 @@ class BatchDocument(Response):
     progress: BatchProgress
     items: list[BatchItem]
     links: BatchLinks
+
+
+class BatchSummary(Response):
+    """A batch as a listing shows it: status and counts, not its items (read the batch for those)."""
+
+    batch_id: UUID
+    status: BatchStatus
+    created_at: Timestamp
+    finished_at: Timestamp | None
+    total: int = Field(ge=1)
+    progress: BatchProgress
+    links: BatchLinks
+
+
+class BatchList(Response):
+    """A page of the caller's batches, newest first."""
+
+    batches: list[BatchSummary]
+    next: str | None = Field(description="The next page's URL; null on the last page")
+
+
+class BatchRemoved(Response):
+    batch_id: UUID
+    status: Literal["deleted"]
+    canceled: int = Field(ge=0, description="Items' jobs that were queued or running, now canceled")
+    deleted: int = Field(ge=0, description="Items' jobs that had finished, now deleted")
 
 
 class BatchAccepted(Response):

@@ -14,6 +14,7 @@ the reconciler's to send again), no result backend (jobs live in the JobStore).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -109,7 +110,11 @@ class OcrqTask(Task):
 
     def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
         job_id = (kwargs or {}).get("job_id") or (args[0] if args else None)
-        logs.set_context(job_id=job_id, task_id=task_id, task=self.name)
+        request_id = None
+        if isinstance(job_id, str):  # the X-Request-Id that made the job: the API's lines and these match
+            with contextlib.suppress(redis.RedisError):  # a Redis that is down is met (patiently) below
+                request_id = self.jobs.request_id(job_id) or None
+        logs.set_context(job_id=job_id, task_id=task_id, task=self.name, request_id=request_id)
 
     def after_return(self, status: str, retval: Any, task_id: str, args: Any, kwargs: Any,
                      einfo: Any) -> None:

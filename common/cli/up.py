@@ -10,6 +10,7 @@ process it started outlives it (ocrq/cli/children.py).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ import urllib.request
 from ocrq.cli.extras import require
 
 REDIS_RESTARTS = 3  # restarts of the embedded Redis allowed in any minute before ocrq up gives up
+FLOWER_PORT = 5555
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +29,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port to listen on (default 5000)")
     parser.add_argument("--concurrency", type=int, default=None, help="worker processes (default: cores)")
+    parser.add_argument("--flower", type=int, nargs="?", const=FLOWER_PORT, default=None, metavar="PORT",
+                        help=f"also run Flower on 127.0.0.1:PORT (default {FLOWER_PORT}) against this Redis "
+                             "(needs the monitoring extra)")
     parser.set_defaults(handler=run)
+
+
+def flower_command(port: int) -> list[str]:
+    """Flower on loopback, with the workers' broker settings (JSON only; TLS for rediss://)."""
+    return [sys.executable, "-m", "celery", "-A", "ocrq.worker.celery_app", "flower", "--address=127.0.0.1",
+            f"--port={port}"]
 
 
 def say(message: str) -> None:
@@ -103,6 +114,12 @@ def run(args: argparse.Namespace) -> int:
         say(f"port {port} on {host} is already in use; choose another with OCRQ_PORT (or --port)")
         return 1
     concurrency = args.concurrency or worker_concurrency(settings)
+    if args.flower is not None and importlib.util.find_spec("flower") is None:
+        say("Flower is not installed: pip install 'ocrq[monitoring]' (make install has it)")
+        return 2
+    if args.flower is not None and port_taken("127.0.0.1", args.flower):
+        say(f"port {args.flower} on 127.0.0.1 is already in use; choose another: --flower PORT")
+        return 1
     embedded, keeper = None, None
     # One metrics directory for the API's and the worker's processes: the API's /metrics shows both.
     metrics_dir.ensure("up")
@@ -128,14 +145,20 @@ def run(args: argparse.Namespace) -> int:
     api = subprocess.Popen(api_command(settings, host, port), env=env, preexec_fn=die_with_parent())
     worker = subprocess.Popen(worker_command(settings, concurrency), preexec_fn=die_with_parent(),
                               env=worker_env(settings, concurrency, base=env))
+    children = [("API", api), ("worker", worker)]
+    if args.flower is not None:
+        children.append(("Flower", subprocess.Popen(flower_command(args.flower), env=env,
+                                                    preexec_fn=die_with_parent())))
     url = f"http://{host}:{port}"
     status = 0
     try:
         if _wait_healthy(url, [api, worker]):
             print(f"ocrq is up: {url}  (Redis: {where}; worker: {concurrency} processes). Ctrl-C stops it.",
                   flush=True)
+            if args.flower is not None:
+                print(f"Flower: http://127.0.0.1:{args.flower}", flush=True)
         while not stopping:
-            for name, process in (("API", api), ("worker", worker)):
+            for name, process in children:
                 if process.poll() is not None and not stopping:
                     say(f"the {name} exited with status {process.returncode}; stopping")
                     stopping, status = True, 1
@@ -144,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
             time.sleep(0.3)
     finally:
         say("stopping...")
+        for _, process in children[2:]:
+            _stop(process, 10)
         _stop(api, 30)
         _stop(worker, settings.task_time_limit + 10)
         if embedded is not None:

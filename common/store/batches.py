@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import time
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ocrq.store.jobs import FINISHED, Job, JobStore
-from ocrq.store.keys import batch_key, events_channel, job_key
-from ocrq.store.lua import now_iso
+from ocrq.store.keys import batch_key, events_channel, index_key, job_key
+from ocrq.store.listing import OwnerIndex
+from ocrq.store.lua import iso_at, now_iso
 
 # The overall status of a finished batch: every item succeeded, some did, none did.
 BATCH_FINISHED = ("succeeded", "partial", "failed")
@@ -93,10 +95,13 @@ class BatchStore:
         self.jobs = jobs
         self.redis = jobs.redis
         self.ttl = jobs.job_ttl
+        self.index = OwnerIndex(self.redis, "batches", jobs.job_ttl + jobs.upload_ttl)
 
     def create(self, batch_id: str, items: list[BatchItem], owner: str = "") -> Batch:
-        batch = Batch(batch_id=batch_id, created_at=now_iso(), owner=owner, items=items)
+        created = time.time()
+        batch = Batch(batch_id=batch_id, created_at=iso_at(created), owner=owner, items=items)
         with self.redis.pipeline(transaction=True) as pipe:
+            self.index.add(pipe, owner, batch_id, created * 1000)
             pipe.hset(batch_key(batch_id), mapping={
                 "batch_id": batch_id, "created_at": batch.created_at, "owner": owner,
                 "items": json.dumps([asdict(item) for item in items], ensure_ascii=False),
@@ -108,12 +113,39 @@ class BatchStore:
     def get(self, batch_id: str, owner: str | None = None) -> Batch | None:
         """The batch, or None if unknown, expired, or (when ``owner`` is given) someone else's."""
         record: dict[bytes, bytes] = self.redis.hgetall(batch_key(batch_id))  # type: ignore[assignment]
-        raw = {k.decode(): v.decode() for k, v in record.items()}
-        if "batch_id" not in raw or (owner is not None and raw.get("owner", "") != owner):
-            return None
-        return Batch(batch_id=raw["batch_id"], created_at=raw["created_at"], owner=raw.get("owner", ""),
-                     items=[BatchItem(**item) for item in json.loads(raw["items"])],
-                     finished_at=raw.get("finished_at") or None)
+        batch = _from_record(record)
+        return None if batch is None or (owner is not None and batch.owner != owner) else batch
+
+    def summaries(self, batch_ids: Sequence[str]) -> list[dict[str, Any] | None]:
+        """The batches as a listing shows them (status and progress, no items), in two round trips."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for batch_id in batch_ids:
+                pipe.hgetall(batch_key(batch_id))
+            found = [_from_record(row) for row in (pipe.execute() if batch_ids else [])]
+        with self.redis.pipeline(transaction=False) as pipe:
+            for batch in found:
+                for item in batch.items if batch else ():
+                    if item.job_id:
+                        pipe.hget(job_key(item.job_id), "status")
+            statuses = iter(pipe.execute())
+        summaries: list[dict[str, Any] | None] = []
+        for batch in found:
+            if batch is None:
+                summaries.append(None)
+                continue
+            jobs = {item.job_id: _status_only(item.job_id, next(statuses)) for item in batch.items
+                    if item.job_id}
+            summary = batch.public(jobs)
+            del summary["items"]
+            summaries.append(summary)
+        return summaries
+
+    def remove(self, batch: Batch) -> None:
+        """Forget the batch record (its items' jobs are canceled or deleted by the caller, one by one)."""
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(batch_key(batch.batch_id))
+            pipe.zrem(index_key("batches", batch.owner), batch.batch_id)
+            pipe.execute()
 
     def jobs_of(self, batch: Batch) -> dict[str, Job | None]:
         """The items' jobs as they are now, read in one round trip."""
@@ -161,3 +193,17 @@ class BatchStore:
             pipe.hsetnx(batch_key(batch.batch_id), "finished_at", batch.finished_at)
             pipe.expire(batch_key(batch.batch_id), self.ttl)
             pipe.execute()
+
+
+def _from_record(record: dict[bytes, bytes]) -> Batch | None:
+    raw = {k.decode(): v.decode() for k, v in record.items()}
+    if "batch_id" not in raw:
+        return None
+    return Batch(batch_id=raw["batch_id"], created_at=raw["created_at"], owner=raw.get("owner", ""),
+                 items=[BatchItem(**item) for item in json.loads(raw["items"])],
+                 finished_at=raw.get("finished_at") or None)
+
+
+def _status_only(job_id: str, status: bytes | None) -> Job | None:
+    """A stand-in job that has only a status (what a batch summary needs); None: the job is gone."""
+    return Job(job_id=job_id, status=status.decode(), created_at="") if status else None

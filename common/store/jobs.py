@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 
 from ocrq.store.keys import PENDING, events_channel, job_key, upload_key
-from ocrq.store.lua import JobScript, now_iso
+from ocrq.store.listing import OwnerIndex
+from ocrq.store.lua import JobScript, iso_at
 
 FINISHED = ("succeeded", "failed", "canceled")
+# Every field of a job record but its result: what a listing reads (job_id first: present in every record).
+SUMMARY_FIELDS = ("job_id", "status", "created_at", "attempts", "started_at", "finished_at", "options",
+                  "owner", "error", "format", "pages", "dpi", "pages_done")
 STATUSES = ("queued", "running", *FINISHED)
 
 
@@ -159,16 +164,20 @@ class JobStore:
         self._claim = JobScript(client, _CLAIM, job_ttl)
         self._finish = JobScript(client, _FINISH, job_ttl)
         self._cancel = JobScript(client, _CANCEL, job_ttl)
+        # A record lives at most: waiting (its upload's TTL), then the job TTL from its end.
+        self.index = OwnerIndex(client, "jobs", job_ttl + upload_ttl)
 
     def create(self, job_id: str, data: bytes, options: dict[str, Any], owner: str = "",
-               document: dict | None = None) -> Job:
-        """Store a queued job and its upload (the upload first: a job never exists without its bytes).
-        ``document`` (format, pages, dpi) makes it a multi-page document whose pages run as tasks."""
-        job = Job(job_id=job_id, status="queued", created_at=now_iso(), options=options, owner=owner,
+               document: dict | None = None, request_id: str = "") -> Job:
+        """Store a queued job and its upload (the upload first: a job never exists without its bytes),
+        indexed under its owner. ``document`` (format, pages, dpi) makes it a multi-page document whose
+        pages run as tasks; ``request_id`` (the X-Request-Id that made it) goes in its workers' logs."""
+        created = time.time()
+        job = Job(job_id=job_id, status="queued", created_at=iso_at(created), options=options, owner=owner,
                   document=document)
         record: dict[str, str | int] = {
             "job_id": job_id, "status": job.status, "created_at": job.created_at, "attempts": 0,
-            "options": json.dumps(options), "owner": owner,
+            "options": json.dumps(options), "owner": owner, "request_id": request_id,
         }
         if document:
             record.update(format=str(document["format"]), pages=int(document["pages"]), pages_done=0)
@@ -178,7 +187,8 @@ class JobStore:
             pipe.set(upload_key(job_id), data, ex=self.upload_ttl)
             pipe.hset(job_key(job_id), mapping=record)  # type: ignore[arg-type]
             pipe.expire(job_key(job_id), self.job_ttl)
-            pipe.zadd(PENDING, {job_id: time.time()})
+            pipe.zadd(PENDING, {job_id: created})
+            self.index.add(pipe, owner, job_id, created * 1000)
             pipe.execute()
         return job
 
@@ -198,6 +208,20 @@ class JobStore:
         if owner is not None and job.owner != owner:
             return None
         return job
+
+    def summaries(self, job_ids: Sequence[str]) -> list[Job | None]:
+        """The jobs without their results (what a listing shows), in one round trip; None: gone."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hmget(job_key(job_id), SUMMARY_FIELDS)
+            rows = pipe.execute() if job_ids else []
+        return [Job.from_hash({k.encode(): v for k, v in zip(SUMMARY_FIELDS, row, strict=True) if v})
+                if row[0] else None for row in rows]
+
+    def request_id(self, job_id: str) -> str:
+        """The X-Request-Id of the request that made the job ("" if none was kept)."""
+        raw = self.redis.hget(job_key(job_id), "request_id")
+        return raw.decode() if isinstance(raw, bytes) else ""
 
     def upload(self, job_id: str) -> bytes | None:
         return self.redis.get(upload_key(job_id))  # type: ignore[return-value]

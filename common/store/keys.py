@@ -58,6 +58,11 @@ def webhook_last_try_key(job_id: str) -> str:
     return f"{PREFIX}webhook:last-try:{job_id}"
 
 
+def index_key(kind: str, owner: str) -> str:
+    """A per-owner index of ``jobs`` or ``batches`` (ocrq/store/listing.py); "" (no API keys) is ``open``."""
+    return f"{PREFIX}index:{kind}:{owner or 'open'}"
+
+
 def reservation_key(task_id: str) -> str:
     return f"{PREFIX}reserved:{task_id}"
 
@@ -101,6 +106,10 @@ KEYS: tuple[KeySpec, ...] = (
             "the one attempt made past OCRQ_WEBHOOK_RETRY_SECONDS, claimed before it is made"),
     KeySpec("ocrq:batch:<id>", "hash", "job (again from when first seen finished)", "ocrq/store/batches.py",
             "batch_id, owner, created_at, items (JSON: index, filename, job_id, error), finished_at"),
+    KeySpec("ocrq:index:jobs:<owner>, ocrq:index:batches:<owner>", "sorted set",
+            "job + upload (from the newest entry)", "ocrq/store/listing.py",
+            "an owner's job or batch ids scored by creation (epoch ms), for GET /v1/jobs and /v1/batches; "
+            "owner `open` without API keys"),
     KeySpec("ocrq:idem:<sha256(owner, key)>", "string", "idempotency (60 s while pending)",
             "ocrq/store/idempotency.py", "JSON: token, fingerprint, state (pending, done), the first answer"),
     KeySpec(WORKERS, "sorted set", "-", "ocrq/store/workers.py",

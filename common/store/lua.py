@@ -51,7 +51,12 @@ end
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_at(time.time())
+
+
+def iso_at(epoch: float) -> str:
+    """``epoch`` (s) as ISO 8601 in UTC with milliseconds and a ``Z``."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def decoded(value: Any) -> Any:

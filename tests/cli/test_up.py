@@ -44,7 +44,9 @@ def test_up_serves_jobs_and_ctrl_c_stops_everything(tmp_path):
     env.update({"OCRQ_DATA_DIR": str(tmp_path / "state"), "OCRQ_WORKER_CONCURRENCY": "1",
                 "OCRQ_ORT_THREADS": "1", "OCRQ_API_WORKERS": "1", "PYTHONUNBUFFERED": "1"})
     metrics_dirs = set(Path(tempfile.gettempdir()).glob("ocrq-metrics-up-*"))
-    up = subprocess.Popen([str(Path(sys.executable).with_name("ocrq")), "up", "--port", str(port)], env=env,
+    flower_port = free_port()
+    up = subprocess.Popen([str(Path(sys.executable).with_name("ocrq")), "up", "--port", str(port),
+                           "--flower", str(flower_port)], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         banner = ""
@@ -64,6 +66,9 @@ def test_up_serves_jobs_and_ctrl_c_stops_everything(tmp_path):
                 break
             time.sleep(0.2)
         assert ready.status_code == 200, ready.text
+        # `ocrq up --flower` (README, Flower): Flower on the embedded Redis, stopped with the rest
+        flower = f"http://127.0.0.1:{flower_port}"
+        assert wait_for(lambda: _answers(f"{flower}/healthcheck"), timeout=30) == "OK"
         image = ("a.png", render_png(["一键启动 up"], size=32))
         posted = requests.post(f"{base}/v1/jobs", files={"image": image},
                                timeout=10)
@@ -82,7 +87,7 @@ def test_up_serves_jobs_and_ctrl_c_stops_everything(tmp_path):
         assert metrics[("ocrq_worker_model_load_seconds_count", (("model", "ppocrv6"),))] == 1
 
         children = descendants(up.pid)
-        assert len(children) >= 4  # redis-server, gunicorn master + worker, celery main + child
+        assert len(children) >= 5  # redis-server, gunicorn master + worker, celery main + child, Flower
         up.send_signal(signal.SIGINT)
         assert up.wait(timeout=60) == 0
         deadline = time.monotonic() + 10
@@ -100,3 +105,10 @@ def test_up_serves_jobs_and_ctrl_c_stops_everything(tmp_path):
                 pass
         up.wait()
         up.stdout.close()
+
+
+def _answers(url: str) -> str | None:
+    try:
+        return requests.get(url, timeout=2).text
+    except requests.RequestException:
+        return None

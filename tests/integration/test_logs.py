@@ -43,9 +43,10 @@ def test_every_line_is_json_with_the_job_bound_and_nothing_secret(keyed_api, wor
     refused = requests.post(f"{keyed_api.url}/v1/jobs", files={"image": ("a.png", image)},
                             headers={"X-API-Key": WRONG_KEY}, timeout=30)
     assert refused.status_code == 401
-    posted = requests.post(f"{keyed_api.url}/v1/jobs", files={"image": ("a.png", image)}, headers=headers,
-                           timeout=30)
+    posted = requests.post(f"{keyed_api.url}/v1/jobs", files={"image": ("a.png", image)},
+                           headers={**headers, "X-Request-Id": "req-logs-7f3a"}, timeout=30)
     assert posted.status_code == 202, posted.text
+    assert posted.headers["X-Request-Id"] == "req-logs-7f3a"
     job_id = posted.json()["job_id"]
     done = requests.get(f"{keyed_api.url}/v1/jobs/{job_id}?wait=30", headers=headers, timeout=60).json()
     assert done["status"] == "succeeded"
@@ -56,6 +57,9 @@ def test_every_line_is_json_with_the_job_bound_and_nothing_secret(keyed_api, wor
 
     submitted = [e for e in api if e["logger"] == "ocrq.api" and e.get("job_id") == job_id]
     assert submitted and submitted[0]["message"] == f"job {job_id} submitted"
+    assert submitted[0]["request_id"] == "req-logs-7f3a"  # the client's id, in the API's line...
+    posted_line = [e for e in api if e["logger"] == "gunicorn.access" and e["status"] == "202"]
+    assert [e["request_id"] for e in posted_line] == ["req-logs-7f3a"]  # ...and its access line
     access = [(e["method"], e["path"], e["status"]) for e in api if e["logger"] == "gunicorn.access"]
     assert ("POST", "/v1/jobs", "401") in access and ("POST", "/v1/jobs", "202") in access
     assert ("GET", f"/v1/jobs/{job_id}", "200") in access
@@ -65,6 +69,7 @@ def test_every_line_is_json_with_the_job_bound_and_nothing_secret(keyed_api, wor
     assert {e["logger"] for e in mine} >= {"ocrq.worker", "celery.app.trace"}  # ours and Celery's own
     assert all(e["task_id"] == job_id and e["task"] == "ocrq.ocr" for e in mine)
     assert any(e["message"].startswith(f"job {job_id} succeeded") for e in mine)
+    assert {e.get("request_id") for e in mine if e["logger"] == "ocrq.worker"} == {"req-logs-7f3a"}
     received = [e for e in work if e["logger"] == "celery.worker.strategy" and e.get("task_id") == job_id]
     assert received and job_id in received[0]["message"]  # logged by the main process, before the task
 

@@ -29,7 +29,8 @@ LIMIT = 256 * 1024  # OCRQ_MAX_UPLOAD_BYTES for this stack
 UPLOAD_TIMEOUT = 5  # OCRQ_UPLOAD_TIMEOUT for this stack
 TEXT = "Hostile 对抗 42"
 DOCUMENTED = {
-    400: {"missing_file", "empty_file", "too_many_files", "invalid_option", "bad_request"},
+    400: {"missing_file", "empty_file", "too_many_files", "invalid_option", "bad_request", "invalid_json",
+          "invalid_base64", "incomplete_body"},
     408: {"request_timeout"},
     413: {"payload_too_large"},
     415: {"unsupported_image"},
@@ -247,7 +248,9 @@ def test_hostile_and_broken_uploads(make_stack, tmp_path):
         "HTML named .gif": (files(b"<html><script>alert(1)</script></html>", "x.gif", mime="image/gif"), 415),
         "filename with path traversal": (files(good, "../../../../../tmp/ocrq-traversal.png"), "ok"),
         "unicode filename": (files(good, "发票 (1).png"), "ok"),
-        "JSON body": ({"json": {"image": "aGVsbG8="}}, 400),
+        "JSON body of text": ({"json": {"image": "aGVsbG8="}}, 415),  # base64 of "hello": not an image
+        "JSON body, not base64": ({"json": {"image": "<svg onload=alert(1)>"}}, 400),
+        "JSON body, not an object": ({"json": ["image", "aGVsbG8="]}, 400),
         "no content type": ({"data": good, "headers": {"Content-Type": ""}}, 400),
         "bad enhance option": ({**files(good), "data": {"enhance": "../../etc/passwd"}}, 400),
     }
