@@ -111,9 +111,10 @@ def _submit_and_wait(client: Client, args: argparse.Namespace, inputs: list[Inpu
     progress = file_bar(len(inputs), disable=args.no_progress)
     pages = PageProgress(progress, single=len(inputs) == 1, disable=args.no_progress)
     done = failed = 0
+    watch = None if args.no_progress else pages.update  # watching pages makes each long-poll short
     try:
         for path, outcome in client.map([item.path for item in inputs], concurrency=args.concurrency,
-                                        on_progress=pages.update, idempotency_key=key_of, **options):
+                                        on_progress=watch, idempotency_key=key_of, **options):
             item = by_path[path]
             if isinstance(outcome, Job) and outcome.status == "succeeded":
                 done += 1

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
+from tests.support.cli import ocrq
 from tests.support.render import render_png
-
-
-def ocrq(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([str(Path(sys.executable).with_name("ocrq")), *args], capture_output=True,
-                          text=True, timeout=timeout)
 
 
 def test_submit_a_folder_wait_and_write_every_format(live_server, tmp_path):
