@@ -27,8 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="an image or document, or a folder: its images and documents, recursively")
     _server_options(submit)
     submit.add_argument("--wait", action="store_true", help="wait for every job and write its result")
-    submit.add_argument("--out", type=Path, default=None,
-                        help="with --wait: write each result to OUT/<name>.<format>, name being the path "
+    submit.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="with --wait: write each result to DIR/<name>.<format>, name being the path "
                              "inside the folder given (subfolders mirrored) or the file's name")
     submit.add_argument("--format", choices=FORMATS, default=None,
                         help="json: one file's result as a document; jsonl (the default for several files "
@@ -37,14 +37,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     submit.add_argument("--enhance", choices=("off", "seed", "auto"), default=None)
     submit.add_argument("--priority", choices=("high", "normal", "low"), default=None,
                         help="which jobs workers take first (default: normal)")
-    submit.add_argument("--tag", default=None, help="free text echoed in each job's options and webhook")
-    submit.add_argument("--callback-url", default=None,
+    submit.add_argument("--tag", default=None, metavar="TEXT",
+                        help="free text echoed in each job's options and webhook")
+    submit.add_argument("--callback-url", default=None, metavar="URL",
                         help="URL each job's document is POSTed to when it ends (the server needs "
                              "OCRQ_WEBHOOK_SECRET)")
-    submit.add_argument("--idempotency-key", default=None,
+    submit.add_argument("--idempotency-key", default=None, metavar="KEY",
                         help="the Idempotency-Key of one file; with several, each gets <KEY>:<name> (name "
                              "as for --out), so the same command run again makes no second job")
-    submit.add_argument("--concurrency", type=int, default=4, help="jobs in flight at once (default 4)")
+    submit.add_argument("--concurrency", type=_positive, default=4, metavar="N",
+                        help="jobs in flight at once (default 4)")
     submit.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     submit.set_defaults(handler=run_submit)
 
@@ -54,6 +56,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _server_options(status)
     status.add_argument("--wait", type=float, default=0, help="long-poll up to this many seconds")
     status.set_defaults(handler=run_status)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
+    return int(text)
 
 
 def _server_options(parser: argparse.ArgumentParser) -> None:
@@ -81,6 +89,12 @@ def run_status(args: argparse.Namespace) -> int:
 def run_submit(args: argparse.Namespace) -> int:
     inputs, any_folder = collect(args.files)
     several = any_folder or len(inputs) > 1
+    fmt = args.format or ("jsonl" if several else "json")
+    if args.out is not None and not args.wait:
+        raise Fatal(BAD_INPUT, "--out writes results, which only --wait fetches")
+    if fmt == "json" and several and args.out is None:
+        raise Fatal(BAD_INPUT, "--format json writes one file's result; for several files use jsonl (the "
+                               "default), or --out DIR for one file each")
     if args.out is not None:
         refuse_same_names(inputs, "--out")
     if args.idempotency_key and several:
@@ -97,10 +111,6 @@ def run_submit(args: argparse.Namespace) -> int:
     with _client(args, pool_size=args.concurrency) as client:
         if not args.wait:
             return _submit_only(client, args, inputs, key_of, options)
-        fmt = args.format or ("jsonl" if several else "json")
-        if fmt == "json" and several and args.out is None:
-            raise Fatal(BAD_INPUT, "--format json writes one file's result; for several files use jsonl (the "
-                           "default), or --out DIR for one file each")
         writer: Writer = OutFolder(args.out, fmt) if args.out is not None else Stdout(fmt, several)
         return _submit_and_wait(client, args, inputs, by_path, key_of, options, writer)
 

@@ -89,6 +89,12 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     (empty / "sub" / "notes.txt").write_text("no images here")
     nothing = ocrq("submit", str(empty))
     assert nothing.returncode == 2 and f"{empty}: no images or documents" in one_line(nothing)
+    (empty / "sub" / "a.png").write_bytes(b"x")
+    unfetched = ocrq("submit", str(empty), "--out", str(tmp_path / "out"))
+    assert unfetched.returncode == 2
+    assert "--out writes results, which only --wait fetches" in one_line(unfetched)
+    usage = ocrq("submit", str(empty), "--concurrency", "0")
+    assert usage.returncode == 2 and "Traceback" not in usage.stderr and "--concurrency" in usage.stderr
 
 
 def test_a_reader_that_closes_early_stops_it_quietly(live_server, tmp_path):
