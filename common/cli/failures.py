@@ -49,6 +49,8 @@ def stopping(error: Exception, server: str, api_key: str | None) -> Fatal | None
         reason = error.reason if isinstance(error, ServerUnreachable) else str(error)
         return Fatal(UNREACHABLE, f"cannot reach the ocrq server at {server} ({reason}): start one with "
                                   "`make run` or `ocrq up`, or point --server (OCRQ_SERVER) at a running one")
+    if isinstance(error, requests.Timeout):
+        return Fatal(UNREACHABLE, f"the ocrq server at {server} did not answer in time (after retries)")
     if not isinstance(error, ApiError):
         return None
     if error.status == 401 and not api_key:
@@ -67,7 +69,10 @@ def stopping(error: Exception, server: str, api_key: str | None) -> Fatal | None
 def check_server(url: str) -> None:
     """``Fatal`` for a server address that is not an http(s) URL: a bad setting when it came from
     OCRQ_SERVER, bad input when from --server."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 address
+        parts = urlsplit("")
     if parts.scheme in ("http", "https") and parts.netloc:
         return
     if os.environ.get("OCRQ_SERVER") == url:

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import requests
+
 from ocrq.cli.failures import BAD_INPUT, EXIT_CODES, JOB_FAILED, OK, Fatal, check_server, describe, stopping
 from ocrq.cli.inputs import Input, collect, derived_key, refuse_same_names
 from ocrq.cli.progress import PageProgress, file_bar
@@ -80,7 +82,7 @@ def run_status(args: argparse.Namespace) -> int:
     with _client(args) as client:
         try:
             job = client.job(args.job_id, wait=args.wait)
-        except ClientError as exc:
+        except (ClientError, requests.RequestException) as exc:
             raise stopping(exc, args.server, args.api_key) or Fatal(JOB_FAILED, describe(exc)) from None
     print(json.dumps(job.document, ensure_ascii=False, indent=2))
     return OK if job.status != "failed" else JOB_FAILED
@@ -154,8 +156,8 @@ def _submit_only(client: Client, args: argparse.Namespace, inputs: list[Input], 
     for item in inputs:
         try:
             job = client.submit(item.path, idempotency_key=key_of(item.path), **options)
-        except (ClientError, OSError) as exc:
-            fatal = stopping(exc, args.server, args.api_key) if isinstance(exc, ClientError) else None
+        except (ClientError, OSError) as exc:  # requests' errors are OSErrors
+            fatal = stopping(exc, args.server, args.api_key)
             if fatal is not None:
                 raise fatal from None
             failed += 1
