@@ -3,6 +3,7 @@ never a traceback (a server that is down, an API key missing or wrong, a bad set
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import threading
 import time
@@ -108,6 +109,19 @@ def test_a_reader_that_closes_early_stops_it_quietly(live_server, tmp_path):
         stderr = process.stderr.read().decode()
         assert process.wait(timeout=60) == 141
     assert first.startswith(b'{"file":') and "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
+def test_ctrl_c_while_jobs_run_is_one_line_and_exit_130(live_server, tmp_path):
+    for i in range(5):
+        (tmp_path / f"c{i}.png").write_bytes(render_png([f"中断{i} Stop {i}"], size=32))
+    with subprocess.Popen([OCRQ, "submit", str(tmp_path), "--server", live_server, "--wait", "--no-progress",
+                           "--concurrency", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline().startswith(b'{"file":')  # one job done, the next one running
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 130
+        stderr = process.stderr.read().decode()
+    assert stderr == "ocrq: interrupted (jobs already submitted go on on the server)\n"
 
 
 def test_version_and_the_exit_codes_in_the_help():
