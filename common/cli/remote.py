@@ -14,7 +14,7 @@ import requests
 from ocrq.cli.failures import BAD_INPUT, EXIT_CODES, JOB_FAILED, OK, Fatal, check_server, describe, stopping
 from ocrq.cli.inputs import Input, collect, derived_key, refuse_same_names
 from ocrq.cli.progress import PageProgress, file_bar
-from ocrq.cli.writers import FORMATS, OutFolder, Stdout, Writer
+from ocrq.cli.writers import FORMATS, OutFolder, Stdout, Writer, emit, line_of
 from ocrq.client import Client, ClientError, Job
 
 DEFAULT_SERVER = "http://127.0.0.1:5000"
@@ -151,7 +151,8 @@ def _submit_and_wait(client: Client, args: argparse.Namespace, inputs: list[Inpu
 
 
 def _submit_only(client: Client, args: argparse.Namespace, inputs: list[Input], key_of, options: dict) -> int:
-    """Submit each input and print ``<file>\\t<job id>``; a file refused alone is said on stderr."""
+    """Submit each input and print ``<file>\t<job id>`` (with ``--format jsonl``, a JSON line with the
+    file, its job and ``"status": "queued"``); a file refused alone is said on stderr."""
     failed = 0
     for item in inputs:
         try:
@@ -162,19 +163,20 @@ def _submit_only(client: Client, args: argparse.Namespace, inputs: list[Input], 
                 raise fatal from None
             failed += 1
             print(f"ocrq: {item.path}: {describe(exc)}", file=sys.stderr)
+            if args.format == "jsonl":
+                emit(line_of(item, None, "failed", error=_error_of(exc)[0]))
             continue
-        sys.stdout.write(f"{item.path}\t{job.id}\n")
-        sys.stdout.flush()
+        emit(line_of(item, job.id, job.status) if args.format == "jsonl" else f"{item.path}\t{job.id}\n")
     return JOB_FAILED if failed else OK
 
 
-def _error_of(outcome: Job | ClientError) -> tuple[dict, str | None]:
+def _error_of(outcome: Job | Exception) -> tuple[dict, str | None]:
     """A failed file's error as the server words it ({"code", "message"}), and its job if it has one."""
     if isinstance(outcome, Job):
         ended = {"code": outcome.status, "message": f"the job was {outcome.status}"}
         return outcome.error or ended, outcome.id
     code = getattr(outcome, "code", "client_error")
-    return {"code": code, "message": getattr(outcome, "message", str(outcome))}, None
+    return {"code": code, "message": getattr(outcome, "message", None) or describe(outcome)}, None
 
 
 def _count(n: int, noun: str) -> str:

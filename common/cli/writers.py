@@ -23,10 +23,20 @@ class Writer(Protocol):
 
 def line_of(item: Input, job_id: str | None, status: str, result: dict | None = None,
             error: dict | None = None) -> str:
-    """One JSON Lines record: the file (as found), its job, and its result or error; compact, one line."""
+    """One JSON Lines record: the file (as found), its job, and its result or error if it has one yet;
+    compact, one line."""
     record: dict = {"file": str(item.path), "job_id": job_id, "status": status}
-    record.update({"result": result} if error is None else {"error": error})
+    if result is not None:
+        record["result"] = result
+    if error is not None:
+        record["error"] = error
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def emit(text: str) -> None:
+    """Write to stdout now: a pipe's reader sees each result as it comes (and a closed pipe shows at once)."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 class Stdout:
@@ -42,17 +52,17 @@ class Stdout:
     def succeeded(self, item: Input, job: Job) -> None:
         result = job.result or {}
         if self.fmt == "jsonl":
-            self._write(line_of(item, job.id, job.status, result=result))
+            emit(line_of(item, job.id, job.status, result=result))
         elif self.fmt == "txt":
-            self._write(f"== {item.path}\n{render(result, 'txt')}")
+            emit(f"== {item.path}\n{render(result, 'txt')}")
         elif self.fmt == "tsv":
-            self._write(self._tsv(item, result))
+            emit(self._tsv(item, result))
         else:
-            self._write(render(result, self.fmt))
+            emit(render(result, self.fmt))
 
     def failed(self, item: Input, job_id: str | None, error: dict) -> None:
         if self.fmt == "jsonl":  # a line for every file: a reader can tell a failure from a missing line
-            self._write(line_of(item, job_id, "failed", error=error))
+            emit(line_of(item, job_id, "failed", error=error))
 
     def _tsv(self, item: Input, result: dict) -> str:
         rows = to_tsv(result, header=False).splitlines()
@@ -64,11 +74,6 @@ class Stdout:
             rows.insert(0, header)
             self.header_written = True
         return "".join(row + "\n" for row in rows)
-
-    @staticmethod
-    def _write(text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
 
 
 class OutFolder:

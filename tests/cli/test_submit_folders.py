@@ -105,8 +105,10 @@ def test_job_options_and_per_file_idempotency_keys_reach_the_server(live_server,
     jobs = dict(line.split("\t") for line in first.stdout.splitlines())
     assert sorted(jobs) == sorted(str(root / name) for name in texts) and len(set(jobs.values())) == 3
     again = ocrq("submit", str(root), "--server", live_server, "--priority", "high", "--tag", "批次-7",
-                 "--idempotency-key", "run-16")
-    assert dict(line.split("\t") for line in again.stdout.splitlines()) == jobs  # the same jobs, replayed
+                 "--idempotency-key", "run-16", "--format", "jsonl")
+    replayed = [json.loads(line) for line in again.stdout.splitlines()]
+    assert {record["file"]: record["job_id"] for record in replayed} == jobs  # the same jobs, replayed
+    assert {record["status"] for record in replayed} <= {"queued", "running", "succeeded"}
     for job_id in jobs.values():
         status = ocrq("status", job_id, "--server", live_server, "--wait", "30")
         document = json.loads(status.stdout)
