@@ -35,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     submit.add_argument("--format", choices=FORMATS, default=None,
                         help="json: one file's result as a document; jsonl (the default for several files "
                              "or a folder): one line per file, naming it; txt; tsv (with a file column for "
-                             "several files)")
+                             "several files). Without --wait: <file>\\t<job id> lines, or jsonl")
     submit.add_argument("--enhance", choices=("off", "seed", "auto"), default=None)
     submit.add_argument("--priority", choices=("high", "normal", "low"), default=None,
                         help="which jobs workers take first (default: normal)")
