@@ -9,6 +9,7 @@ Needs only ``requests``: it imports nothing of the server (no Flask, Celery, Red
         print(path, job.status)
     batch = client.batch(["a.png", "scan.pdf"]).wait(300)   # one request, items run as jobs
     print(batch.progress, [item["status"] for item in batch.items])
+    client.close()                                           # or: with Client(...) as client:
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError  # requests' own dependency; DNS failures subclass it
 
 FINISHED = ("succeeded", "failed", "canceled")
 BATCH_FINISHED = ("succeeded", "partial", "failed")
@@ -29,6 +32,7 @@ RETRY_STATUSES = (429, 502, 503, 504)
 # the client's own retry of it); asked again with the key, it gets that request's answer.
 IN_PROGRESS = "idempotency_in_progress"
 PROGRESS_POLL = 1.0  # seconds per long-poll while someone watches progress
+CONNECT_TIMEOUT = 10.0  # seconds to open a connection (the read timeout is the client's ``timeout``)
 
 
 class ClientError(Exception):
@@ -41,6 +45,15 @@ class ApiError(ClientError):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status, self.code, self.message = status, code, message
+
+
+class ServerUnreachable(ClientError, requests.ConnectionError):
+    """No connection to the server could be made (refused, unknown host, timed out connecting), or every
+    retry of a dropped one failed. Also a ``requests.ConnectionError``, as the client raised before."""
+
+    def __init__(self, base_url: str, reason: str) -> None:
+        super().__init__(f"cannot connect to {base_url}: {reason}")
+        self.base_url, self.reason = base_url, reason
 
 
 class JobFailed(ClientError):
@@ -104,29 +117,68 @@ class Job:
 
 
 class Client:
-    """The HTTP API of one ocrq server. Thread-safe for ``map``: each thread gets its own session."""
+    """The HTTP API of one ocrq server, over one ``requests.Session``: its connections are kept alive and
+    reused by every call (long-polls included), up to ``pool_size`` of them at once.
+
+    Threads: one Client may be shared by several threads making calls at the same time; ``map`` does
+    exactly that, its ``concurrency`` threads sharing this session. Give it a ``pool_size`` of at least
+    the number of such threads (the CLI uses its ``--concurrency``): a thread finding every pooled
+    connection busy opens one more and closes it after. A call changes nothing in the client, so calls do
+    not interfere; what is not safe while calls are in flight is changing the client's attributes (or the
+    session's adapters) and ``close()``. A ``Job`` or ``Batch`` belongs to one thread at a time: its
+    ``refresh`` replaces its document.
+
+    Retries: 429, 502, 503, 504 and a 409 ``idempotency_in_progress`` are retried ``retries`` times with
+    exponential backoff (``Retry-After`` honoured); so is a connection dropped mid-request. A server that
+    cannot be reached at all (nothing listening, unknown host) is tried only for ``connect_retry_seconds``
+    in all, then ``ServerUnreachable``: a server that is down is said at once, not after half a minute."""
 
     def __init__(self, base_url: str = "http://127.0.0.1:5000", api_key: str | None = None,
-                 timeout: float = 30.0, retries: int = 6, backoff: float = 0.5) -> None:
+                 timeout: float = 30.0, retries: int = 6, backoff: float = 0.5, pool_size: int = 10,
+                 connect_retry_seconds: float = 2.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+        self.pool_size = pool_size
+        self.connect_retry_seconds = connect_retry_seconds
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)  # one host, pool_size sockets
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def _request(self, method: str, path: str, timeout: float | None = None, **kwargs) -> requests.Response:
-        """One request, retried with exponential backoff on 429/502/503/504, a 409 ``idempotency_in_progress``
-        and connection errors."""
+        """One request, retried as the class docstring says."""
         headers = kwargs.pop("headers", {})
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
+        started = time.monotonic()
         for attempt in range(self.retries + 1):
             delay = self.backoff * 2**attempt
             try:
-                response = requests.request(method, self.base_url + path, headers=headers,
-                                            timeout=timeout or self.timeout, **kwargs)
-            except (requests.ConnectionError, requests.Timeout):
-                if attempt == self.retries:
+                response = self.session.request(method, self.base_url + path, headers=headers,
+                                                timeout=(CONNECT_TIMEOUT, timeout or self.timeout), **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                reason = _not_connected(exc)
+                if reason is not None:  # nothing was sent: safe to try again, but only briefly
+                    left = self.connect_retry_seconds - (time.monotonic() - started)
+                    if left <= 0 or attempt == self.retries:
+                        raise ServerUnreachable(self.base_url, reason) from exc
+                    delay = min(delay, left)
+                elif attempt == self.retries:
+                    if isinstance(exc, requests.ConnectionError):
+                        raise ServerUnreachable(self.base_url, f"the connection failed: {exc}") from exc
                     raise
             else:
                 if not _retryable(response) or attempt == self.retries:
@@ -184,18 +236,24 @@ class Client:
 
     def map(self, sources: Iterable[str | Path | bytes], concurrency: int = 4, timeout: float | None = 600.0,
             on_progress: Callable[[str | Path | bytes, Job], None] | None = None,
+            idempotency_key: Callable[[str | Path | bytes], str | None] | None = None,
             **options: Any) -> Iterator[tuple[str | Path | bytes, Job | ClientError]]:
-        """Submit and wait for many sources, ``concurrency`` at a time; yields (source, Job) as each
-        finishes, or (source, error) when it could not be submitted. ``on_progress(source, job)``
-        reports the pages of multi-page documents as they finish (called from the worker threads)."""
+        """Submit and wait for many sources, ``concurrency`` at a time (threads sharing this client);
+        yields (source, Job) as each finishes, or (source, error) when it could not be submitted.
+        ``on_progress(source, job)`` reports the pages of multi-page documents as they finish (called from
+        the worker threads); ``idempotency_key(source)`` gives each submission its key (default: a new
+        one each). Leaving the loop early cancels the sources not yet started (started ones run on)."""
 
         def one(source: str | Path | bytes) -> Job:
             watch = (lambda job: on_progress(source, job)) if on_progress else None
-            return self.submit(source, **options).wait(timeout, on_progress=watch)
+            key = idempotency_key(source) if idempotency_key else None
+            return self.submit(source, idempotency_key=key, **options).wait(timeout, on_progress=watch)
 
         pending: dict[Future, str | Path | bytes] = {}
         queue = iter(sources)
-        with ThreadPoolExecutor(concurrency) as pool:
+        pool = ThreadPoolExecutor(concurrency)
+        finished_all = False
+        try:
             for source in queue:
                 pending[pool.submit(one, source)] = source
                 if len(pending) >= concurrency:
@@ -206,11 +264,16 @@ class Client:
                     source = pending.pop(future)
                     try:
                         yield source, future.result()
-                    except (ClientError, OSError, requests.RequestException, TimeoutError) as exc:
-                        yield source, exc if isinstance(exc, ClientError) else ClientError(str(exc))
+                    except ClientError as exc:
+                        yield source, exc
+                    except (OSError, requests.RequestException, TimeoutError) as exc:
+                        yield source, ClientError(str(exc))
                     following = next(queue, None)
                     if following is not None:
                         pending[pool.submit(one, following)] = following
+            finished_all = True
+        finally:  # left early (break, an exception): do not wait here for jobs already running
+            pool.shutdown(wait=finished_all, cancel_futures=not finished_all)
 
 
 class Batch:
@@ -281,6 +344,19 @@ def _wait(thing, timeout: float | None, poll: float, on_progress):
             kind = type(thing).__name__.lower()
             raise TimeoutError(f"{kind} {thing.id} still {thing.status} after {timeout} s")
         thing.refresh(wait=remaining)
+
+
+def _not_connected(exc: requests.RequestException) -> str | None:
+    """Why no connection could be opened (nothing was sent), e.g. "connection refused"; None when the
+    failure came later (a connection dropped mid-request, an answer that timed out)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return "timed out connecting"
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if not isinstance(reason, NewConnectionError):
+        return None
+    cause = reason.__cause__ or reason.__context__
+    detail = getattr(cause, "strerror", None) or str(cause or reason)
+    return detail[:1].lower() + detail[1:]
 
 
 def _retryable(response: requests.Response) -> bool:

@@ -7,11 +7,12 @@ they live beside the models in ``common/ocr/models.py``.
 from __future__ import annotations
 
 import os
+import typing
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ocrq.errors import ConfigError
@@ -111,7 +112,7 @@ class Settings(BaseSettings):
     @classmethod
     def _model_dir_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_dir():
-            raise ValueError(f"OCRQ_MODEL_DIR={value} is not a directory")
+            raise ValueError("not a directory")
         return value
 
     def model_post_init(self, __context: object) -> None:
@@ -140,3 +141,29 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment."""
     return Settings()
+
+
+def settings_error_line(exc: ValidationError) -> str | None:
+    """A refused ``Settings`` as one line naming each environment variable, its value and what it takes
+    (``OCRQ_LOG_FORMAT='yaml': expected one of json, text``), for the command line to print instead of a
+    traceback naming the field; None when ``exc`` is not about Settings."""
+    if exc.title != Settings.__name__:
+        return None
+    return "; ".join(_variable_error(error) for error in exc.errors())
+
+
+def _variable_error(error) -> str:
+    field = str(error["loc"][0]) if error["loc"] else ""
+    info = Settings.model_fields.get(field)
+    names = [f"OCRQ_{field.upper()}"]
+    if info is not None and isinstance(info.validation_alias, AliasChoices):
+        names = [str(choice) for choice in info.validation_alias.choices]
+    variable = next((name for name in names if name in os.environ), names[0])
+    if error["type"] == "literal_error" and info is not None:
+        expected = "expected one of " + ", ".join(str(choice) for choice in typing.get_args(info.annotation))
+    else:
+        expected = error["msg"].removeprefix("Value error, ")
+        if expected[1:2].islower():  # "Input should be..." reads on after the colon; a name is kept
+            expected = expected[:1].lower() + expected[1:]
+    value = os.environ.get(variable, error.get("input"))
+    return f"{variable}={value!r}: {expected}"

@@ -6,36 +6,64 @@ import argparse
 import json
 import os
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
-from ocrq.client import ApiError, Client, ClientError, Job
-from ocrq.formats import FORMATS, render
+import requests
+
+from ocrq.cli.failures import BAD_INPUT, EXIT_CODES, JOB_FAILED, OK, Fatal, check_server, describe, stopping
+from ocrq.cli.inputs import Input, collect, derived_key, refuse_same_names
+from ocrq.cli.progress import PageProgress, file_bar
+from ocrq.cli.writers import FORMATS, OutFolder, Stdout, Writer, emit, line_of
+from ocrq.client import Client, ClientError, Job
 
 DEFAULT_SERVER = "http://127.0.0.1:5000"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    submit = sub.add_parser("submit", help="send images or documents (PDF, TIFF) to a server; with --wait, "
-                                           "fetch the results")
-    submit.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    submit = sub.add_parser(
+        "submit", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXIT_CODES,
+        help="send images or documents (PDF, TIFF), or folders of them, to a server; with --wait, fetch "
+             "the results")
+    submit.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                        help="an image or document, or a folder: its images and documents, recursively")
     _server_options(submit)
     submit.add_argument("--wait", action="store_true", help="wait for every job and write its result")
-    submit.add_argument("--out", type=Path, default=None,
-                        help="with --wait: write FILE's result to OUT/<FILE name>.<format> (default: stdout)")
-    submit.add_argument("--format", choices=FORMATS, default="json")
+    submit.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="with --wait: write each result to DIR/<name>.<format>, name being the path "
+                             "inside the folder given (subfolders mirrored) or the file's name")
+    submit.add_argument("--format", choices=FORMATS, default=None,
+                        help="json: one file's result as a document; jsonl (the default for several files "
+                             "or a folder): one line per file, naming it; txt; tsv (with a file column for "
+                             "several files). Without --wait: <file>\\t<job id> lines, or jsonl")
     submit.add_argument("--enhance", choices=("off", "seed", "auto"), default=None)
-    submit.add_argument("--concurrency", type=int, default=4, help="jobs in flight at once (default 4)")
+    submit.add_argument("--priority", choices=("high", "normal", "low"), default=None,
+                        help="which jobs workers take first (default: normal)")
+    submit.add_argument("--tag", default=None, metavar="TEXT",
+                        help="free text echoed in each job's options and webhook")
+    submit.add_argument("--callback-url", default=None, metavar="URL",
+                        help="URL each job's document is POSTed to when it ends (the server needs "
+                             "OCRQ_WEBHOOK_SECRET)")
+    submit.add_argument("--idempotency-key", default=None, metavar="KEY",
+                        help="the Idempotency-Key of one file; with several, each gets <KEY>:<name> (name "
+                             "as for --out), so the same command run again makes no second job")
+    submit.add_argument("--concurrency", type=_positive, default=4, metavar="N",
+                        help="jobs in flight at once (default 4)")
     submit.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     submit.set_defaults(handler=run_submit)
 
-    status = sub.add_parser("status", help="print a job's document as JSON")
+    status = sub.add_parser("status", help="print a job's document as JSON", epilog=EXIT_CODES,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     status.add_argument("job_id")
     _server_options(status)
     status.add_argument("--wait", type=float, default=0, help="long-poll up to this many seconds")
     status.set_defaults(handler=run_status)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
+    return int(text)
 
 
 def _server_options(parser: argparse.ArgumentParser) -> None:
@@ -45,106 +73,111 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
                         help="API key (default: $OCRQ_API_KEY)")
 
 
+def _client(args: argparse.Namespace, pool_size: int = 1) -> Client:
+    check_server(args.server)
+    return Client(args.server, args.api_key, pool_size=pool_size)
+
+
 def run_status(args: argparse.Namespace) -> int:
-    client = Client(args.server, args.api_key)
-    try:
-        job = client.job(args.job_id, wait=args.wait)
-    except ClientError as exc:
-        print(f"ocrq: {exc}", file=sys.stderr)
-        return 2
+    with _client(args) as client:
+        try:
+            job = client.job(args.job_id, wait=args.wait)
+        except (ClientError, requests.RequestException) as exc:
+            raise stopping(exc, args.server, args.api_key) or Fatal(JOB_FAILED, describe(exc)) from None
     print(json.dumps(job.document, ensure_ascii=False, indent=2))
-    return 0 if job.status != "failed" else 1
+    return OK if job.status != "failed" else JOB_FAILED
 
 
 def run_submit(args: argparse.Namespace) -> int:
-    client = Client(args.server, args.api_key)
-    if not args.wait:
-        return _submit_only(client, args)
+    inputs, any_folder = collect(args.files)
+    several = any_folder or len(inputs) > 1
+    fmt = args.format or ("jsonl" if several else "json")
+    if args.out is not None and not args.wait:
+        raise Fatal(BAD_INPUT, "--out writes results, which only --wait fetches")
+    if fmt == "json" and several and args.out is None:
+        raise Fatal(BAD_INPUT, "--format json writes one file's result; for several files use jsonl (the "
+                               "default), or --out DIR for one file each")
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
+        refuse_same_names(inputs, "--out")
+    if args.idempotency_key and several:
+        refuse_same_names(inputs, "--idempotency-key")
+    by_path = {item.path: item for item in inputs}
+
+    def key_of(path) -> str | None:
+        if not args.idempotency_key or not several:
+            return args.idempotency_key
+        return derived_key(args.idempotency_key, by_path[path].name)
+
+    options = {"enhance": args.enhance, "priority": args.priority, "tag": args.tag,
+               "callback_url": args.callback_url}
+    with _client(args, pool_size=args.concurrency) as client:
+        if not args.wait:
+            return _submit_only(client, args, inputs, key_of, options)
+        writer: Writer = OutFolder(args.out, fmt) if args.out is not None else Stdout(fmt, several)
+        return _submit_and_wait(client, args, inputs, by_path, key_of, options, writer)
+
+
+def _submit_and_wait(client: Client, args: argparse.Namespace, inputs: list[Input], by_path: dict,
+                     key_of, options: dict, writer: Writer) -> int:
     start = time.monotonic()
-    progress = _progress(len(args.files), disable=args.no_progress)
-    pages = PageProgress(progress, single=len(args.files) == 1, disable=args.no_progress)
+    progress = file_bar(len(inputs), disable=args.no_progress)
+    pages = PageProgress(progress, single=len(inputs) == 1, disable=args.no_progress)
     done = failed = 0
-    for path, outcome in client.map(args.files, concurrency=args.concurrency, enhance=args.enhance,
-                                    on_progress=pages.update):
-        if isinstance(outcome, Job) and outcome.status == "succeeded":
-            done += 1
-            _write(args, Path(str(path)), render(outcome.result or {}, args.format))
-        else:
-            failed += 1
-            reason = outcome if isinstance(outcome, ClientError) else outcome.error or outcome.status
-            progress.write(f"ocrq: {path!s}: {_describe(reason)}", file=sys.stderr)
-        progress.update(1)
-    pages.close()
-    progress.close()
+    watch = None if args.no_progress else pages.update  # watching pages makes each long-poll short
+    try:
+        for path, outcome in client.map([item.path for item in inputs], concurrency=args.concurrency,
+                                        on_progress=watch, idempotency_key=key_of, **options):
+            item = by_path[path]
+            if isinstance(outcome, Job) and outcome.status == "succeeded":
+                done += 1
+                writer.succeeded(item, outcome)
+            else:
+                if isinstance(outcome, ClientError):
+                    fatal = stopping(outcome, args.server, args.api_key)
+                    if fatal is not None:
+                        raise fatal
+                failed += 1
+                error, job_id = _error_of(outcome)
+                writer.failed(item, job_id, error)
+                progress.write(f"ocrq: {item.path}: {describe(error)}", file=sys.stderr)
+            progress.update(1)
+    finally:
+        pages.close()
+        progress.close()
     seconds = time.monotonic() - start
-    print(f"ocrq: {done} done, {failed} failed, {len(args.files)} files in {seconds:.1f} s", file=sys.stderr)
-    return 1 if failed else 0
+    print(f"ocrq: {done} done, {failed} failed, {_count(len(inputs), 'file')} in {seconds:.1f} s",
+          file=sys.stderr)
+    return JOB_FAILED if failed else OK
 
 
-def _submit_only(client: Client, args: argparse.Namespace) -> int:
+def _submit_only(client: Client, args: argparse.Namespace, inputs: list[Input], key_of, options: dict) -> int:
+    """Submit each input and print ``<file>\t<job id>`` (with ``--format jsonl``, a JSON line with the
+    file, its job and ``"status": "queued"``); a file refused alone is said on stderr."""
     failed = 0
-    for path in args.files:
+    for item in inputs:
         try:
-            job = client.submit(path, enhance=args.enhance)
-            print(f"{path}\t{job.id}")
-        except (ClientError, OSError) as exc:
+            job = client.submit(item.path, idempotency_key=key_of(item.path), **options)
+        except (ClientError, OSError) as exc:  # requests' errors are OSErrors
+            fatal = stopping(exc, args.server, args.api_key)
+            if fatal is not None:
+                raise fatal from None
             failed += 1
-            print(f"ocrq: {path}: {_describe(exc)}", file=sys.stderr)
-    return 1 if failed else 0
+            print(f"ocrq: {item.path}: {describe(exc)}", file=sys.stderr)
+            if args.format == "jsonl":
+                emit(line_of(item, None, "failed", error=_error_of(exc)[0]))
+            continue
+        emit(line_of(item, job.id, job.status) if args.format == "jsonl" else f"{item.path}\t{job.id}\n")
+    return JOB_FAILED if failed else OK
 
 
-def _write(args: argparse.Namespace, path: Path, text: str) -> None:
-    if args.out is None:
-        sys.stdout.write(text if args.format != "txt" else f"== {path}\n{text}")
-        return
-    (args.out / f"{path.name}.{args.format}").write_text(text, encoding="utf-8")
+def _error_of(outcome: Job | Exception) -> tuple[dict, str | None]:
+    """A failed file's error as the server words it ({"code", "message"}), and its job if it has one."""
+    if isinstance(outcome, Job):
+        ended = {"code": outcome.status, "message": f"the job was {outcome.status}"}
+        return outcome.error or ended, outcome.id
+    code = getattr(outcome, "code", "client_error")
+    return {"code": code, "message": getattr(outcome, "message", None) or describe(outcome)}, None
 
 
-def _describe(reason: object) -> str:
-    if isinstance(reason, ApiError):
-        return f"{reason.code}: {reason.message}"
-    if isinstance(reason, dict):
-        return f"{reason.get('code')}: {reason.get('message')}"
-    if isinstance(reason, OSError):
-        return reason.strerror or str(reason)
-    return str(reason)
-
-
-def _progress(total: int, disable: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="file", disable=disable or total < 2, file=sys.stderr, dynamic_ncols=True)
-
-
-class PageProgress:
-    """Pages of multi-page documents as they finish: a bar of pages when one document is sent alone,
-    else ``name done/total pages`` beside the bar of files. Called from the client's threads."""
-
-    def __init__(self, files, single: bool, disable: bool) -> None:
-        self.files = files
-        self.single = single
-        self.disable = disable
-        self.bar: Any = None
-        self.lock = threading.Lock()
-
-    def update(self, path, job: Job) -> None:
-        progress = job.progress
-        if not progress or self.disable:
-            return
-        with self.lock:
-            if not self.single:
-                name = Path(str(path)).name
-                self.files.set_postfix_str(f"{name} {progress['done']}/{progress['total']} pages")
-                return
-            if self.bar is None:
-                from tqdm import tqdm
-
-                self.bar = tqdm(total=progress["total"], unit="page", desc=Path(str(path)).name,
-                                file=sys.stderr, dynamic_ncols=True)
-            self.bar.update(progress["done"] - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
+from tests.support.cli import ocrq
 from tests.support.render import render_png
-
-
-def ocrq(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([str(Path(sys.executable).with_name("ocrq")), *args], capture_output=True,
-                          text=True, timeout=timeout)
 
 
 def test_submit_a_folder_wait_and_write_every_format(live_server, tmp_path):
@@ -69,7 +62,7 @@ def test_submit_a_generated_pdf_prints_its_pages_and_shows_their_progress(live_s
     assert [(page, line) for page, line, *_ in rows] == [("1", "1"), ("2", "1"), ("3", "1")]
     assert [text.replace(" ", "") for *_, text in rows] == [t.replace(" ", "") for t in texts]
     assert "report.pdf" in done.stderr and "3/3" in done.stderr and "page" in done.stderr  # the page bar
-    assert "1 done, 0 failed, 1 files" in done.stderr
+    assert "1 done, 0 failed, 1 file in" in done.stderr  # one file, not "1 files"
 
     as_txt = ocrq("submit", str(document), "--server", live_server, "--wait", "--format", "txt")
     assert as_txt.stdout.replace(" ", "").split("\n\f\n") == [f"=={document}\n第一页Pageone", "第二页Pagetwo",

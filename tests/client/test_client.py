@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from ocrq.client import ApiError, Client, JobFailed
+from tests.support.http import send_json, serving
 from tests.support.render import render_png
 
 
@@ -68,14 +67,7 @@ class Scripted(BaseHTTPRequestHandler):
         body = {"job_id": "j1", "status": "queued"} if status == 202 else \
             {"error": {"code": code.get(status, "bad_request"), "message": "scripted"}}
         status = 409 if status == 4091 else status
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        if status == 429:
-            self.send_header("Retry-After", "0")
-        self.end_headers()
-        self.wfile.write(payload)
+        send_json(self, status, body, {"Retry-After": "0"} if status == 429 else None)
 
     def log_message(self, *args):
         pass
@@ -83,12 +75,9 @@ class Scripted(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def scripted():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     Scripted.seen, Scripted.keys = [], []
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(Scripted) as server:
+        yield server
 
 
 def test_retries_429_then_succeeds_and_sends_the_key(scripted):
