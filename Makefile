@@ -4,9 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 CHROMIUM := /usr/bin/chromium
+PDFTOTEXT := /usr/bin/pdftotext
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint install browser screenshot bench clean
+.PHONY: help run test lint install browser pdftotext screenshot bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,7 +23,7 @@ install: $(STAMP)  ## create .venv and install ocrq with its engine and test too
 run: $(STAMP)  ## start everything on this machine (embedded Redis, API, one worker) on 127.0.0.1:5000
 	$(BIN)/ocrq up
 
-test: $(STAMP) browser lint  ## run every test (starts its own Redis and workers), after the lint
+test: $(STAMP) browser pdftotext lint  ## run every test (starts its own Redis and workers), after the lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # mypy reads a package from a folder of its name: build/typecheck/ocrq is the installed layout, made of
@@ -47,6 +48,20 @@ $(CHROMIUM):
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-noto-cjk
 	test -x $(CHROMIUM)
+
+pdftotext: $(PDFTOTEXT)  ## install poppler's pdftotext, the second reader of the searchable PDF's text (needs root)
+
+# The searchable PDF's tests read its text back with PDFium and with poppler (Debian's poppler-utils); the
+# text layer uses Identity-H, which poppler reads without poppler-data's CMaps.
+$(PDFTOTEXT):
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "The PDF tests need $(PDFTOTEXT). As root, run:"; \
+	  echo "  apt-get update && apt-get install -y poppler-utils"; \
+	  exit 1; \
+	fi
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y poppler-utils
+	test -x $(PDFTOTEXT)
 
 screenshot: $(STAMP) browser  ## redo docs/screenshot.png (the web page with a finished job)
 	OCRQ_SCREENSHOT=docs/screenshot.png $(BIN)/python -m pytest -q tests/browser -k two_images

@@ -161,15 +161,18 @@ class JobStore:
         self._cancel = JobScript(client, _CANCEL, job_ttl)
 
     def create(self, job_id: str, data: bytes, options: dict[str, Any], owner: str = "",
-               document: dict | None = None) -> Job:
+               document: dict | None = None, keep_upload: bool = False) -> Job:
         """Store a queued job and its upload (the upload first: a job never exists without its bytes).
-        ``document`` (format, pages, dpi) makes it a multi-page document whose pages run as tasks."""
+        ``document`` (format, pages, dpi) makes it a multi-page document whose pages run as tasks;
+        ``keep_upload``: once it succeeds, its upload stays as long as its record (OCRQ_KEEP_UPLOADS)."""
         job = Job(job_id=job_id, status="queued", created_at=now_iso(), options=options, owner=owner,
                   document=document)
         record: dict[str, str | int] = {
             "job_id": job_id, "status": job.status, "created_at": job.created_at, "attempts": 0,
             "options": json.dumps(options), "owner": owner,
         }
+        if keep_upload:
+            record["keep_upload"] = 1
         if document:
             record.update(format=str(document["format"]), pages=int(document["pages"]), pages_done=0)
             if document.get("dpi"):
@@ -200,6 +203,7 @@ class JobStore:
         return job
 
     def upload(self, job_id: str) -> bytes | None:
+        """The uploaded bytes; None once they are gone (the job ended without keeping them, or expired)."""
         return self.redis.get(upload_key(job_id))  # type: ignore[return-value]
 
     def has_upload(self, job_id: str) -> bool:
