@@ -14,6 +14,8 @@ from typing import Any
 from ocrq.client import ApiError, Client, ClientError, Job
 from ocrq.formats import FORMATS, render
 
+SERVER_FORMATS = ("hocr", "xml", "pdf")  # rendered by the server: GET /v1/jobs/<id>/result.<format>
+
 DEFAULT_SERVER = "http://127.0.0.1:5000"
 
 
@@ -25,7 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     submit.add_argument("--wait", action="store_true", help="wait for every job and write its result")
     submit.add_argument("--out", type=Path, default=None,
                         help="with --wait: write FILE's result to OUT/<FILE name>.<format> (default: stdout)")
-    submit.add_argument("--format", choices=FORMATS, default="json")
+    submit.add_argument("--format", choices=(*FORMATS, *SERVER_FORMATS), default="json",
+                        help="json, txt, tsv; or hocr, xml (ALTO), pdf (searchable), fetched from the server")
     submit.add_argument("--enhance", choices=("off", "seed", "auto"), default=None)
     submit.add_argument("--concurrency", type=int, default=4, help="jobs in flight at once (default 4)")
     submit.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -69,8 +72,16 @@ def run_submit(args: argparse.Namespace) -> int:
     for path, outcome in client.map(args.files, concurrency=args.concurrency, enhance=args.enhance,
                                     on_progress=pages.update):
         if isinstance(outcome, Job) and outcome.status == "succeeded":
+            try:
+                body = (client.output(outcome.id, args.format) if args.format in SERVER_FORMATS
+                        else render(outcome.result or {}, args.format).encode())
+            except ClientError as exc:
+                failed += 1
+                progress.write(f"ocrq: {path!s}: {_describe(exc)}", file=sys.stderr)
+                progress.update(1)
+                continue
             done += 1
-            _write(args, Path(str(path)), render(outcome.result or {}, args.format))
+            _write(args, Path(str(path)), body)
         else:
             failed += 1
             reason = outcome if isinstance(outcome, ClientError) else outcome.error or outcome.status
@@ -95,11 +106,15 @@ def _submit_only(client: Client, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _write(args: argparse.Namespace, path: Path, text: str) -> None:
+def _write(args: argparse.Namespace, path: Path, body: bytes) -> None:
     if args.out is None:
-        sys.stdout.write(text if args.format != "txt" else f"== {path}\n{text}")
+        if args.format == "txt":
+            sys.stdout.write(f"== {path}\n")
+        sys.stdout.flush()
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
         return
-    (args.out / f"{path.name}.{args.format}").write_text(text, encoding="utf-8")
+    (args.out / f"{path.name}.{args.format}").write_bytes(body)
 
 
 def _describe(reason: object) -> str:
