@@ -12,6 +12,7 @@ from lxml import etree, html
 from PIL import Image
 
 from ocrq.api import create_app
+from tests.support.alto import alto_schema
 from tests.support.documents import pdf_bytes
 from tests.support.layout import page_with_words
 from tests.support.pdftext import normalised, pdfium_pages, poppler_pages
@@ -74,12 +75,12 @@ def test_hocr_parses_into_pages_areas_paragraphs_lines_and_words_with_boxes(clie
     assert (x0, y0, x1, y1) == (0, 0, result["width"], result["height"])
 
 
-def test_alto_is_namespaced_v4_with_a_string_per_word(client, image_job):
+def test_alto_is_valid_v4_with_a_string_per_word(client, image_job):
     job_id, result = image_job
     response = client.get(f"/v1/jobs/{job_id}/result.xml")
     assert response.status_code == 200 and response.mimetype == "application/alto+xml"
     root = etree.fromstring(response.data)
-    assert root.tag == f"{ALTO}alto"
+    assert alto_schema().validate(root), alto_schema().error_log  # the published v4.4 schema
     lines = root.iter(f"{ALTO}TextLine")
     words = [" ".join(s.get("CONTENT") for s in line.iter(f"{ALTO}String")) for line in lines]
     assert [normalised(w) for w in words] == [normalised(line["text"]) for line in result["lines"]]
