@@ -10,7 +10,7 @@ from PIL import Image
 
 from ocrq.documents import DocumentInfo, render_page
 from ocrq.errors import NotFound
-from ocrq.images import decode
+from ocrq.images import decode_working
 
 PREVIEW_SIDE = 2000
 PREVIEW_TYPES = {"png": ("PNG", "image/png"), "jpg": ("JPEG", "image/jpeg")}
@@ -27,8 +27,8 @@ def page_preview(upload: bytes, document: dict | None, page: int, kind: str, max
     pages = page_count(document)
     if not 1 <= page <= pages:
         raise NotFound(f"page {page} is not in a document of {pages} page{'s' if pages > 1 else ''}")
-    if document is None:
-        pixels = decode(upload, max_pixels)
+    if document is None:  # decoded within the preview's pixels (a JPEG at 1/2, 1/4 or 1/8 directly)
+        pixels = decode_working(upload, max_pixels, PREVIEW_SIDE * PREVIEW_SIDE).pixels
     else:
         info = DocumentInfo.from_dict(document)
         # a PDF page within the preview's pixels (the dpi that fits); a TIFF page at full size

@@ -15,7 +15,7 @@ from ocrq.api import create_app
 from tests.support.alto import alto_schema
 from tests.support.documents import pdf_bytes
 from tests.support.layout import page_with_words
-from tests.support.pdftext import normalised, pdfium_pages, poppler_pages
+from tests.support.pdftext import inside, normalised, pdfium_pages, poppler_pages, search_box
 from tests.support.render import render_png
 from tests.support.stack import wait_for
 
@@ -92,6 +92,11 @@ def test_the_searchable_pdf_gives_the_jobs_text_to_both_readers(client, image_jo
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert [normalised(t) for t in pdfium_pages(response.data)] == [normalised(result["text"])]
     assert [normalised(t) for t in poppler_pages(response.data)] == [normalised(result["text"])]
+    for line in result["lines"]:  # each line's (or, with words, each word's) text where the model saw it
+        needle = (line.get("words") or [line])[0]
+        xs, ys = [p[0] for p in needle["box"]], [p[1] for p in needle["box"]]
+        hit = search_box(response.data, 0, needle["text"], (result["width"], result["height"]))
+        assert inside(hit, (min(xs), min(ys), max(xs), max(ys)), slack=2), (needle["text"], hit)
 
 
 def test_accept_picks_the_format_and_refuses_what_is_not_offered(client, image_job):

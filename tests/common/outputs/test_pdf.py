@@ -3,18 +3,15 @@ lies on its word's box, and a PDF upload's own pages come back untouched under t
 
 from __future__ import annotations
 
-import ctypes
 import io
 
 import pikepdf
-import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
 import pytest
 
 from ocrq.outputs import render_output
 from tests.support.documents import pdf_bytes
 from tests.support.layout import page_with_words, without_words
-from tests.support.pdftext import normalised, pdfium_pages, poppler_pages
+from tests.support.pdftext import inside, normalised, pdfium_pages, poppler_pages, search_box
 from tests.support.render import encode
 
 LINES = [["Searchable", "PDF", "for", "everyone"], list("中文识别测试"), ["version", "2026", "ready"]]
@@ -25,33 +22,6 @@ def page():
     return page_with_words(LINES)
 
 
-def search_box(pdf: bytes, page_index: int, needle: str, pixels: tuple[int, int]) -> tuple[float, ...]:
-    """The rectangle (left, top, right, bottom, in the shown page image's pixels: PDFium's own page-to-
-    device mapping, /Rotate included) of PDFium's first hit for ``needle``."""
-    document = pdfium.PdfDocument(pdf)
-    try:
-        page = document[page_index]
-        text = page.get_textpage()
-        hit = text.search(needle, match_case=True).get_next()
-        assert hit is not None, f"{needle!r} not found"
-        first, count = hit
-        corners = []
-        for index in range(first, first + count):
-            left, bottom, right, top = text.get_charbox(index)
-            corners += [_to_device(page, pixels, x, y) for x in (left, right) for y in (bottom, top)]
-    finally:
-        document.close()
-    xs, ys = [x for x, _ in corners], [y for _, y in corners]
-    return min(xs), min(ys), max(xs), max(ys)
-
-
-def _to_device(page, pixels: tuple[int, int], x: float, y: float) -> tuple[int, int]:
-    device_x, device_y = ctypes.c_int(), ctypes.c_int()
-    assert pdfium_c.FPDF_PageToDevice(page.raw, 0, 0, pixels[0], pixels[1], 0, x, y,
-                                      ctypes.byref(device_x), ctypes.byref(device_y))
-    return device_x.value, device_y.value
-
-
 def word_box(result: dict, text: str) -> tuple[float, ...]:
     for line in result["lines"]:
         for word in line["words"]:
@@ -59,11 +29,6 @@ def word_box(result: dict, text: str) -> tuple[float, ...]:
                 xs, ys = [p[0] for p in word["box"]], [p[1] for p in word["box"]]
                 return min(xs), min(ys), max(xs), max(ys)
     raise AssertionError(text)
-
-
-def inside(inner: tuple[float, ...], outer: tuple[float, ...], slack: float = 1.5) -> bool:
-    return (inner[0] >= outer[0] - slack and inner[1] >= outer[1] - slack and inner[2] <= outer[2] + slack
-            and inner[3] <= outer[3] + slack)
 
 
 def test_an_image_becomes_a_page_whose_text_both_readers_extract_as_the_job_text(page):
