@@ -20,7 +20,9 @@ from ocrq.outputs.glyphless import add_font
 from ocrq.outputs.layout import Page, pages
 from ocrq.outputs.textlayer import FONT_RESOURCE, page_transform, text_layer
 
-IMAGE_DPI = 150  # the page size given to an image whose file names no resolution
+IMAGE_DPI = 150  # the page size given to an image whose file names no resolution (or an implausible one)
+_PLAUSIBLE_DPI = (36.0, 2400.0)
+_MAX_SIDE_PT = 14400  # the largest page side PDF readers accept (200 inches)
 _MAX_PIXELS = 200_000_000  # the upload passed the API's pixel limit already; this only guards decoding
 
 
@@ -73,8 +75,7 @@ def _over_images(upload: bytes, read: list[Page]) -> pikepdf.Pdf:
     for index in range(frames):
         page = read[index] if index < len(read) else None
         image, width, height = _image_xobject(pdf, upload, index)
-        xdpi, ydpi = (float(dpi[0]) or IMAGE_DPI), (float(dpi[1]) or IMAGE_DPI)
-        w_pt, h_pt = width * 72 / xdpi, height * 72 / ydpi
+        w_pt, h_pt = width * 72 / _dpi(dpi[0], width), height * 72 / _dpi(dpi[1], height)
         content = f"q {w_pt:.3f} 0 0 {h_pt:.3f} 0 0 cm /Im0 Do Q\n".encode()
         if page is not None and page.lines:
             content += text_layer(page, page_transform(page.width or width, page.height or height,
@@ -84,6 +85,18 @@ def _over_images(upload: bytes, read: list[Page]) -> pikepdf.Pdf:
                                                     Font=pikepdf.Dictionary({FONT_RESOURCE: font}))
         pdf_page.obj.Contents = pdf.make_stream(content)
     return pdf
+
+
+def _dpi(named: object, pixels: int) -> float:
+    """The resolution a page is given: the file's when plausible (TIFFs often say 1), else IMAGE_DPI,
+    changed if the page would be larger or smaller than PDF allows (14400 and 3 points a side)."""
+    try:
+        value = float(named)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        value = IMAGE_DPI
+    if not _PLAUSIBLE_DPI[0] <= value <= _PLAUSIBLE_DPI[1]:
+        value = IMAGE_DPI
+    return min(max(value, pixels * 72 / _MAX_SIDE_PT), pixels * 72 / 3)
 
 
 def _image_xobject(pdf: pikepdf.Pdf, upload: bytes, frame: int) -> tuple[pikepdf.Object, int, int]:

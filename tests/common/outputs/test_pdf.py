@@ -9,7 +9,7 @@ import pikepdf
 import pytest
 
 from ocrq.outputs import render_output
-from tests.support.documents import pdf_bytes
+from tests.support.documents import pdf_bytes, tiff_bytes
 from tests.support.layout import page_with_words, without_words
 from tests.support.pdftext import inside, normalised, pdfium_pages, poppler_pages, search_box
 from tests.support.render import encode
@@ -107,3 +107,31 @@ def test_a_turned_pdf_page_gets_its_text_where_it_is_shown():
     assert normalised(poppler_pages(out)[0]) == "Turned page"
     hit = search_box(out, 0, "Turned", image.size)  # PDFium's page size is the shown (turned) one
     assert inside(hit, word_box(result, "Turned"), slack=3)
+
+
+def test_a_multi_page_tiff_becomes_one_page_per_frame_with_its_text():
+    pages = [page_with_words([[f"Frame{n}", "text"], list("图像")], width=400) for n in (1, 2)]
+    upload = tiff_bytes([image for image, _ in pages])
+    result = {"format": "tiff", "page_count": 2,
+              "pages": [{**r, "page": n} for n, (_, r) in enumerate(pages, 1)]}
+    out = render_output("pdf", result, upload, {"format": "tiff", "pages": 2})
+    assert len(pikepdf.open(io.BytesIO(out)).pages) == 2
+    expected = [normalised(r["text"]) for _, r in pages]
+    assert [normalised(t) for t in pdfium_pages(out)] == expected
+    assert [normalised(t) for t in poppler_pages(out)] == expected
+    assert inside(search_box(out, 1, "Frame2", pages[1][0].size), word_box(pages[1][1], "Frame2"))
+
+
+@pytest.mark.parametrize(("size", "dpi"), [((4, 4), None), ((400, 100), (1, 1)), ((30000, 40), (72, 72))])
+def test_any_image_size_and_resolution_makes_a_page_readers_accept(size, dpi):
+    """A TIFF saying 1 dpi, a 4-pixel image, a 30000-pixel strip: a page between 3 and 14400 points."""
+    from PIL import Image
+
+    image = Image.new("L", size, 255)
+    result = {"width": size[0], "height": size[1], "text": "x",
+              "lines": [{"text": "x", "confidence": 0.9, "box": [[0, 0], [size[0], 0], size, [0, size[1]]]}]}
+    out = render_output("pdf", result, encode(image, "PNG", **({"dpi": dpi} if dpi else {})), None)
+    pdf = pikepdf.open(io.BytesIO(out))
+    box = [float(v) for v in pdf.pages[0].mediabox]
+    assert all(3 <= side <= 14400 for side in box[2:]), box
+    assert normalised(pdfium_pages(out)[0]) == "x"
