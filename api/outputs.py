@@ -25,6 +25,7 @@ ACCEPTED = {JSON: "json", "text/plain": "txt", "text/vnd.hocr+html": "hocr", "te
 NOT_READY = "`not_finished`: the job is queued or running (poll it); `no_result`: it failed or was canceled"
 GONE = ("`upload_gone`: the upload is no longer stored (the server runs with `OCRQ_KEEP_UPLOADS=false`, "
         "or it expired)")
+UNWRITABLE = "`undecodable_document`: a PDF upload PDFium read but QPDF cannot rewrite with a text layer"
 FORMAT_NAMES = {"txt": "plain text (a document's pages separated by form feeds)",
                 "hocr": "hOCR 1.2 (XHTML: ocr_page, ocr_carea, ocr_par, ocr_line, ocrx_word with bbox)",
                 "xml": "ALTO XML v4.4 (positions in pixels)",
@@ -66,12 +67,12 @@ def _format_view(fmt: str):
 
     view.__name__ = f"result_{fmt}"
     media = OUTPUT_FORMATS[fmt].media_type.split(";")[0]
-    errors = (404, 409, 410, 503) if OUTPUT_FORMATS[fmt].needs_upload else (404, 409, 503)
+    errors = (404, 409, 410, 422, 503) if OUTPUT_FORMATS[fmt].needs_upload else (404, 409, 503)
     return operation(f"A succeeded job's result as {FORMAT_NAMES[fmt]}",
                      {200: Reply(None, FORMAT_NAMES[fmt], media=media,
                                  schema={"type": "string"} if media.startswith("text/") or
                                  media.endswith("xml") else {"type": "string", "format": "binary"})},
-                     errors=errors, tags=("jobs",), notes={409: NOT_READY, 410: GONE})(view)
+                     errors=errors, tags=("jobs",), notes={409: NOT_READY, 410: GONE, 422: UNWRITABLE})(view)
 
 
 for _fmt in OUTPUT_FORMATS:
@@ -83,9 +84,9 @@ for _fmt in OUTPUT_FORMATS:
            {200: Reply((OcrResult, DocumentResult), "JSON (the job's `result`) by default; by `Accept`: "
                        + ", ".join(f"`{m}`" for m in ACCEPTED if m != JSON),
                        alternatives=tuple(m for m in ACCEPTED if m != JSON))},
-           errors=(404, 406, 409, 410, 503), tags=("jobs",),
+           errors=(404, 406, 409, 410, 422, 503), tags=("jobs",),
            notes={406: "`not_acceptable`: `Accept` names none of the formats offered",
-                  409: NOT_READY, 410: GONE + " (`application/pdf` only)"})
+                  409: NOT_READY, 410: GONE + " (`application/pdf` only)", 422: UNWRITABLE})
 def result_by_accept(job_id: str):
     offered = list(ACCEPTED)
     accept = request.accept_mimetypes

@@ -29,8 +29,8 @@ def render_output(fmt: str, result: dict, upload: bytes | None = None, document:
                   name: str = "") -> bytes:
     """``result`` in format ``fmt`` (a key of OUTPUT_FORMATS); the PDF needs ``upload`` (and the job's
     ``document`` info for a PDF or TIFF)."""
-    if fmt == "txt":
-        from ocrq.outputs.text import to_text
+    if fmt == "txt":  # the pages' text joined by form feeds, as `ocrq submit --format txt` writes it
+        from ocrq.formats import to_text
         return to_text(result).encode()
     if fmt == "hocr":
         from ocrq.outputs.hocr import to_hocr

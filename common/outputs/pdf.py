@@ -15,6 +15,7 @@ import zlib
 import pikepdf
 from PIL import Image
 
+from ocrq.errors import UndecodableDocument
 from ocrq.images import decode
 from ocrq.outputs.glyphless import add_font
 from ocrq.outputs.layout import Page, pages
@@ -28,15 +29,19 @@ _MAX_PIXELS = 200_000_000  # the upload passed the API's pixel limit already; th
 
 def searchable_pdf(result: dict, upload: bytes, document: dict | None) -> bytes:
     """The PDF of a job: ``result`` as stored, ``upload`` its bytes, ``document`` the job's document
-    info (``{"format": "pdf"|"tiff", ...}``) or None for a single image."""
+    info (``{"format": "pdf"|"tiff", ...}``) or None for a single image. A PDF that PDFium read but QPDF
+    cannot rewrite is ``UndecodableDocument`` (422), not a server error."""
     read = pages(result)
-    if document and document.get("format") == "pdf":
-        pdf = _over_pdf(upload, read)
-    else:
-        pdf = _over_images(upload, read)
-    pdf.docinfo["/Producer"] = "ocrq"
-    out = io.BytesIO()
-    pdf.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    try:
+        if document and document.get("format") == "pdf":
+            pdf = _over_pdf(upload, read)
+        else:
+            pdf = _over_images(upload, read)
+        pdf.docinfo["/Producer"] = "ocrq"
+        out = io.BytesIO()
+        pdf.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    except pikepdf.PdfError as exc:
+        raise UndecodableDocument(f"the PDF cannot be rewritten with its text layer ({exc})"[:300]) from None
     return out.getvalue()
 
 

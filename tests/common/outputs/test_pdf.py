@@ -135,3 +135,11 @@ def test_any_image_size_and_resolution_makes_a_page_readers_accept(size, dpi):
     box = [float(v) for v in pdf.pages[0].mediabox]
     assert all(3 <= side <= 14400 for side in box[2:]), box
     assert normalised(pdfium_pages(out)[0]) == "x"
+
+
+def test_a_pdf_qpdf_cannot_read_is_a_422_error_not_a_crash():
+    from ocrq.errors import UndecodableDocument
+
+    with pytest.raises(UndecodableDocument) as caught:
+        render_output("pdf", {"pages": []}, b"%PDF-1.7\nnot a pdf at all", {"format": "pdf", "pages": 1})
+    assert caught.value.http_status == 422
