@@ -5,6 +5,7 @@ job; the renderers are in common/outputs/ (no OCR engine here)."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
+from pydantic import TypeAdapter
 
 from ocrq.api import context
 from ocrq.api.jobs import valid_id
@@ -22,6 +23,8 @@ JSON = "application/json"
 # own `result`. text/html and application/xml too, the generic names of hOCR and ALTO.
 ACCEPTED = {JSON: "json", "text/plain": "txt", "text/vnd.hocr+html": "hocr", "text/html": "hocr",
             "application/alto+xml": "xml", "application/xml": "xml", "application/pdf": "pdf"}
+# The JSON answer is shaped like the job's `result` (common/schemas.py): only declared fields reach clients.
+RESULT = TypeAdapter(OcrResult | DocumentResult)
 NOT_READY = "`not_finished`: the job is queued or running (poll it); `no_result`: it failed or was canceled"
 GONE = ("`upload_gone`: the upload is no longer stored (the server runs with `OCRQ_KEEP_UPLOADS=false`, "
         "or it expired)")
@@ -95,7 +98,8 @@ def result_by_accept(job_id: str):
         raise NotAcceptable("offered: " + ", ".join(offered))
     job = _finished_job(job_id)
     if ACCEPTED[chosen] == "json":
-        response = jsonify(job.result)
+        response = jsonify(RESULT.dump_python(RESULT.validate_python(job.result), mode="json",
+                                              exclude_unset=True))
         response.headers["Vary"] = "Accept"
         return response
     return _answer(job, ACCEPTED[chosen])
