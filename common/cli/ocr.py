@@ -65,8 +65,9 @@ def run(args: argparse.Namespace) -> int:
     from ocrq.ocr import OcrEngine  # heavy: onnxruntime and the models load only for this command
 
     settings = get_settings()
-    if args.format == "pdf" and args.output is None and sys.stdout.isatty():
-        print("ocrq: a PDF is not written to a terminal: give --output FILE, or redirect", file=sys.stderr)
+    if args.format == "pdf" and args.output is None and (sys.stdout.isatty() or len(args.images) > 1):
+        print("ocrq: a PDF goes to --output (a file, or a folder for several files), or to a redirected "
+              "stdout for one file", file=sys.stderr)
         return 2
     engine = OcrEngine.from_settings(settings)
     status = 0
