@@ -5,9 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 CHROMIUM := /usr/bin/chromium
 CURL     := /usr/bin/curl
+PDFTOTEXT := /usr/bin/pdftotext
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint install browser screenshot bench clean
+.PHONY: help run test lint install browser pdftotext screenshot bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,7 +24,7 @@ install: $(STAMP)  ## create .venv and install ocrq with its engine and test too
 run: $(STAMP)  ## start everything on this machine (embedded Redis, API, one worker) on 127.0.0.1:5000
 	$(BIN)/ocrq up
 
-test: $(STAMP) browser lint  ## run every test (starts its own Redis and workers), after the lint
+test: $(STAMP) browser pdftotext lint  ## run every test (starts its own Redis and workers), after the lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # mypy reads a package from a folder of its name: build/typecheck/ocrq is the installed layout, made of
@@ -57,6 +58,13 @@ $(CHROMIUM):
 # tests/integration/test_readme_examples.py runs the README's curl examples as written.
 $(CURL):
 	$(call debian_packages,$(CURL),curl)
+
+pdftotext: $(PDFTOTEXT)  ## install poppler's pdftotext, the second reader of the searchable PDF's text (needs root)
+
+# The searchable PDF's tests read its text back with PDFium and with poppler (Debian's poppler-utils); the
+# text layer uses Identity-H, which poppler reads without poppler-data's CMaps.
+$(PDFTOTEXT):
+	$(call debian_packages,$(PDFTOTEXT),poppler-utils)
 
 screenshot: $(STAMP) browser  ## redo docs/screenshot.png (the web page with a finished job)
 	OCRQ_SCREENSHOT=docs/screenshot.png $(BIN)/python -m pytest -q tests/browser -k two_images

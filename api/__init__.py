@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
         logcontext,
         metrics,
         openapi,
+        outputs,
         predict,
     )
     from ocrq.api.limits import UploadDeadline, close_after_answer
@@ -46,7 +47,7 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
     logcontext.register(app)
     # OCRQ_API_KEYS: /v1 and /ocr need a key (SECURITY.md)
     auth.register(app, settings.api_key_set, drain_limit=app.config["MAX_CONTENT_LENGTH"])
-    for module in (health, jobs, predict, batches):
+    for module in (health, jobs, outputs, predict, batches):
         app.register_blueprint(module.blueprint)
     from ocrq.api.web import blueprint as web_page  # the page at /, built only on the public job API
     app.register_blueprint(web_page)

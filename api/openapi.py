@@ -34,8 +34,10 @@ ERRORS = {
     401: "`unauthorized`: the server has API keys (`OCRQ_API_KEYS`) and the request carries none of them "
          "(with `WWW-Authenticate: Bearer`)",
     404: "`not_found`: unknown, expired or deleted job (or another key's)",
+    406: "`not_acceptable`: `Accept` names none of the formats offered",
     408: "`request_timeout`: the body did not arrive within `OCRQ_UPLOAD_TIMEOUT` seconds",
     409: "the job was canceled before it finished",  # /ocr/predict; the job endpoints say what theirs is
+    410: "`upload_gone`: the upload this answer is drawn from is no longer stored",
     413: "`payload_too_large`: over `OCRQ_MAX_UPLOAD_BYTES` (refused from `Content-Length` before reading "
          "a byte of the body)",
     415: "`unsupported_image`: not JPEG, PNG, BMP, TIFF, WebP, GIF or PDF",
@@ -78,6 +80,7 @@ class Reply:
     optional_headers: dict[str, str] = field(default_factory=dict)  # headers only some answers have
     media: str = "application/json"
     schema: dict[str, Any] | None = None  # for a body no model describes (text, the spec itself)
+    alternatives: tuple[str, ...] = ()  # other media types the answer may come in (by `Accept`), as bytes
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,9 @@ def _fields(model: type[BaseModel]) -> dict[str, dict]:
 
 def _parameters(op: Operation, path_args: list[str]) -> list[dict]:
     params = [{"name": name, "in": "path", "required": True, "description": "The job's id",
-               "schema": {"type": "string", "format": "uuid"}} for name in path_args]
+               "schema": {"type": "string", "format": "uuid"}} if name != "page" else
+              {"name": name, "in": "path", "required": True, "description": "The page, from 1",
+               "schema": {"type": "integer", "minimum": 1}} for name in path_args]
     query = op.query or (op.options if op.upload else None)
     for name, schema in (_fields(query) if query else {}).items():
         description = schema.pop("description", "")
@@ -179,6 +184,8 @@ def _responses(op: Operation, protected: bool, models: set) -> dict:
             answer["content"] = _content(chosen, reply.media)
         elif reply.schema is not None:
             answer["content"] = {reply.media: {"schema": reply.schema}}
+        for media in reply.alternatives:
+            answer.setdefault("content", {})[media] = {"schema": {"type": "string", "format": "binary"}}
         headers = {name: {"description": text, "required": True, "schema": {"type": "string"}}
                    for name, text in reply.headers.items()}
         headers.update({name: {"description": text, "required": False, "schema": {"type": "string"}}

@@ -205,6 +205,11 @@ class Client:
                                  headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())})
         return Job(self, response.json())
 
+    def output(self, job_id: str, fmt: str) -> bytes:
+        """A succeeded job's result as ``fmt``: ``txt``, ``hocr``, ``xml`` (ALTO) or ``pdf`` (searchable),
+        rendered by the server (``GET /v1/jobs/<id>/result.<fmt>``)."""
+        return self._request("GET", f"/v1/jobs/{job_id}/result.{fmt}").content
+
     def job(self, job_id: str, wait: float = 0) -> Job:
         return Job(self, {"job_id": job_id, "status": "unknown"}).refresh(wait)
 

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     upload_timeout: float = Field(default=60.0, gt=0)
     job_ttl_seconds: int = Field(default=24 * 3600, ge=1)
     upload_ttl_seconds: int = Field(default=6 * 3600, ge=1)
+    # A succeeded job keeps its upload as long as its result (OCRQ_JOB_TTL_SECONDS), for the searchable
+    # PDF and the page images; off: the upload goes when the job ends (Redis holds only the results).
+    keep_uploads: bool = True
     max_queue_depth: int = Field(default=1000, ge=1)
     max_attempts: int = Field(default=3, ge=1)
     task_soft_time_limit: int = Field(default=120, ge=1)

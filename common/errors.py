@@ -148,3 +148,25 @@ def _all_subclasses(cls: type[OcrqError]) -> list[type[OcrqError]]:
         found.append(sub)
         found.extend(_all_subclasses(sub))
     return found
+
+
+class NotAcceptable(OcrqError):
+    """The request's ``Accept`` names no format the resource is offered in."""
+
+    code = "not_acceptable"
+    http_status = 406
+
+
+class ResultNotReady(OcrqError):
+    """A job's output asked for before the job has succeeded: ``not_finished`` (queued or running: poll
+    it), ``no_result`` (it failed or was canceled)."""
+
+    code = "not_finished"
+    http_status = 409
+
+
+class UploadGone(OcrqError):
+    """The upload an output is drawn from is no longer stored (OCRQ_KEEP_UPLOADS off, or expired)."""
+
+    code = "upload_gone"
+    http_status = 410

@@ -67,7 +67,8 @@ class JobQueue:
         if check_depth:
             self.check_depth()
         job_id = str(uuid.uuid4())
-        job = self.store.create(job_id, data, options, owner, document, request_id)
+        job = self.store.create(job_id, data, options, owner, document, request_id=request_id,
+                                keep_upload=self.settings.keep_uploads)
         try:
             self.enqueue(job_id, options.get("priority", "normal"))
         except Exception as exc:  # the broker refused: the job must not exist half-made

@@ -14,7 +14,7 @@ import requests
 from ocrq.cli.failures import BAD_INPUT, EXIT_CODES, JOB_FAILED, OK, Fatal, check_server, describe, stopping
 from ocrq.cli.inputs import Input, collect, derived_key, refuse_same_names
 from ocrq.cli.progress import PageProgress, file_bar
-from ocrq.cli.writers import FORMATS, OutFolder, Stdout, Writer, emit, line_of
+from ocrq.cli.writers import FORMATS, SERVER_FORMATS, OutFolder, Stdout, Writer, emit, line_of
 from ocrq.client import Client, ClientError, Job
 
 DEFAULT_SERVER = "http://127.0.0.1:5000"
@@ -32,10 +32,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     submit.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="with --wait: write each result to DIR/<name>.<format>, name being the path "
                              "inside the folder given (subfolders mirrored) or the file's name")
-    submit.add_argument("--format", choices=FORMATS, default=None,
+    submit.add_argument("--format", choices=(*FORMATS, *SERVER_FORMATS), default=None,
                         help="json: one file's result as a document; jsonl (the default for several files "
                              "or a folder): one line per file, naming it; txt; tsv (with a file column for "
-                             "several files). Without --wait: <file>\\t<job id> lines, or jsonl")
+                             "several files); hocr, xml (ALTO), pdf (searchable), rendered by the "
+                             "server (several files: with --out). Without --wait: <file>\\t<job id> "
+                             "lines, or jsonl")
     submit.add_argument("--enhance", choices=("off", "seed", "auto"), default=None)
     submit.add_argument("--priority", choices=("high", "normal", "low"), default=None,
                         help="which jobs workers take first (default: normal)")
@@ -94,6 +96,8 @@ def run_submit(args: argparse.Namespace) -> int:
     fmt = args.format or ("jsonl" if several else "json")
     if args.out is not None and not args.wait:
         raise Fatal(BAD_INPUT, "--out writes results, which only --wait fetches")
+    if fmt in SERVER_FORMATS and several and args.out is None:
+        raise Fatal(BAD_INPUT, f"--format {fmt} writes one document per file: for several files use --out DIR")
     if fmt == "json" and several and args.out is None:
         raise Fatal(BAD_INPUT, "--format json writes one file's result; for several files use jsonl (the "
                                "default), or --out DIR for one file each")
@@ -128,9 +132,19 @@ def _submit_and_wait(client: Client, args: argparse.Namespace, inputs: list[Inpu
         for path, outcome in client.map([item.path for item in inputs], concurrency=args.concurrency,
                                         on_progress=watch, idempotency_key=key_of, **options):
             item = by_path[path]
+            if isinstance(outcome, Job) and outcome.status == "succeeded" and writer.fmt in SERVER_FORMATS:
+                try:  # hOCR, ALTO and the searchable PDF are the server's (it has the upload)
+                    rendered: bytes | None = client.output(outcome.id, writer.fmt)
+                except ClientError as exc:
+                    fatal = stopping(exc, args.server, args.api_key)
+                    if fatal is not None:
+                        raise fatal from None
+                    outcome, rendered = exc, None
+            else:
+                rendered = None
             if isinstance(outcome, Job) and outcome.status == "succeeded":
                 done += 1
-                writer.succeeded(item, outcome)
+                writer.succeeded(item, outcome, rendered)
             else:
                 if isinstance(outcome, ClientError):
                     fatal = stopping(outcome, args.server, args.api_key)

@@ -13,10 +13,13 @@ from ocrq.client import Job
 from ocrq.formats import TSV_HEADER, render, to_tsv
 
 FORMATS = ("json", "jsonl", "txt", "tsv")
+SERVER_FORMATS = ("hocr", "xml", "pdf")  # rendered by the server: GET /v1/jobs/<id>/result.<format>
 
 
 class Writer(Protocol):
-    def succeeded(self, item: Input, job: Job) -> None: ...
+    fmt: str
+
+    def succeeded(self, item: Input, job: Job, rendered: bytes | None = None) -> None: ...
 
     def failed(self, item: Input, job_id: str | None, error: dict) -> None: ...
 
@@ -49,9 +52,13 @@ class Stdout:
         self.fmt, self.several = fmt, several
         self.header_written = False
 
-    def succeeded(self, item: Input, job: Job) -> None:
+    def succeeded(self, item: Input, job: Job, rendered: bytes | None = None) -> None:
         result = job.result or {}
-        if self.fmt == "jsonl":
+        if rendered is not None:  # a server format (hOCR, ALTO, PDF) of one file: its bytes as they are
+            sys.stdout.flush()
+            sys.stdout.buffer.write(rendered)
+            sys.stdout.buffer.flush()
+        elif self.fmt == "jsonl":
             emit(line_of(item, job.id, job.status, result=result))
         elif self.fmt == "txt":
             emit(f"== {item.path}\n{render(result, 'txt')}")
@@ -87,15 +94,15 @@ class OutFolder:
     def path_for(self, item: Input) -> Path:
         return self.out / f"{item.name}.{self.fmt}"
 
-    def succeeded(self, item: Input, job: Job) -> None:
+    def succeeded(self, item: Input, job: Job, rendered: bytes | None = None) -> None:
         result = job.result or {}
-        if self.fmt == "jsonl":
-            text = line_of(item, job.id, job.status, result=result)
-        else:
-            text = render(result, self.fmt)
+        if rendered is None:
+            text = line_of(item, job.id, job.status, result=result) if self.fmt == "jsonl" \
+                else render(result, self.fmt)
+            rendered = text.encode("utf-8")
         target = self.path_for(item)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        target.write_bytes(rendered)
 
     def failed(self, item: Input, job_id: str | None, error: dict) -> None:
         """Nothing is written for a failed file (stderr says why)."""

@@ -168,10 +168,11 @@ class JobStore:
         self.index = OwnerIndex(client, "jobs", job_ttl + upload_ttl)
 
     def create(self, job_id: str, data: bytes, options: dict[str, Any], owner: str = "",
-               document: dict | None = None, request_id: str = "") -> Job:
+               document: dict | None = None, request_id: str = "", keep_upload: bool = False) -> Job:
         """Store a queued job and its upload (the upload first: a job never exists without its bytes),
         indexed under its owner. ``document`` (format, pages, dpi) makes it a multi-page document whose
-        pages run as tasks; ``request_id`` (the X-Request-Id that made it) goes in its workers' logs."""
+        pages run as tasks; ``request_id`` (the X-Request-Id that made it) goes in its workers' logs;
+        ``keep_upload``: once it succeeds, its upload stays as long as its record (OCRQ_KEEP_UPLOADS)."""
         created = time.time()
         job = Job(job_id=job_id, status="queued", created_at=iso_at(created), options=options, owner=owner,
                   document=document)
@@ -179,6 +180,8 @@ class JobStore:
             "job_id": job_id, "status": job.status, "created_at": job.created_at, "attempts": 0,
             "options": json.dumps(options), "owner": owner, "request_id": request_id,
         }
+        if keep_upload:
+            record["keep_upload"] = 1
         if document:
             record.update(format=str(document["format"]), pages=int(document["pages"]), pages_done=0)
             if document.get("dpi"):
@@ -224,6 +227,7 @@ class JobStore:
         return raw.decode() if isinstance(raw, bytes) else ""
 
     def upload(self, job_id: str) -> bytes | None:
+        """The uploaded bytes; None once they are gone (the job ended without keeping them, or expired)."""
         return self.redis.get(upload_key(job_id))  # type: ignore[return-value]
 
     def has_upload(self, job_id: str) -> bool:

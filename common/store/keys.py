@@ -88,9 +88,11 @@ class KeySpec:
 KEYS: tuple[KeySpec, ...] = (
     KeySpec("ocrq:job:<id>", "hash", "job (from the end; uploads' TTL before)", "ocrq/store/jobs.py",
             "status, created_at, started_at, finished_at, attempts, options (JSON), owner, worker (the node "
-            "that claimed it), result or error (JSON); a document also format, pages, dpi, pages_done"),
+            "that claimed it), result or error (JSON), keep_upload; a document also format, pages, dpi, "
+            "pages_done"),
     KeySpec("ocrq:upload:<id>", "string", "upload", "ocrq/store/jobs.py",
-            "the uploaded bytes; deleted when the job ends"),
+            "the uploaded bytes; deleted when the job ends, but kept (TTL job) by a succeeded job created "
+            "with keep_upload (OCRQ_KEEP_UPLOADS): the searchable PDF and page images are drawn from it"),
     KeySpec("ocrq:pages:<id>", "hash", "job", "ocrq/store/pages.py",
             "a document's pages while they run: result:<n>, text:<n>, attempts:<n>, node:<n>, pid:<n>; "
             "deleted when the job ends"),

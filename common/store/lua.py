@@ -2,8 +2,10 @@
 
 A job ends in exactly one script run (finished, failed, exhausted, its last page recorded, canceled), and
 every end does the same things in the same step: the record gets its status and expires from now, the
-upload and the pages go, the job leaves the pending set, the end is published, and a job with a
-``callback_url`` becomes due for its webhook. Written once here, prepended to each such script.
+upload and the pages go (a succeeded job created with ``keep_upload`` keeps its upload as long as its
+record: the searchable PDF and the page images are drawn from it), the job leaves the pending set, the
+end is published, and a job with a ``callback_url`` becomes due for its webhook. Written once here,
+prepended to each such script.
 
 Every job script is called with ``keys.job_keys(id)`` and ARGV starting with the same four values:
 
@@ -41,7 +43,12 @@ local function end_job(status, field, value, notify)
   else
     redis.call('HSET', JOB, 'status', status, 'finished_at', NOW)
   end
-  redis.call('DEL', UPLOAD, PAGES)
+  if status == 'succeeded' and redis.call('HGET', JOB, 'keep_upload') == '1' then
+    redis.call('DEL', PAGES)
+    redis.call('EXPIRE', UPLOAD, TTL)
+  else
+    redis.call('DEL', UPLOAD, PAGES)
+  end
   redis.call('EXPIRE', JOB, TTL)
   redis.call('ZREM', PENDING, ID)
   redis.call('PUBLISH', EVENTS, status)

@@ -16,6 +16,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.support.documents import text_pdf
+from tests.support.pdftext import pdfium_pages
 from tests.support.render import encode, font, render_lines
 
 LINES = ["增值税专用发票", "发票代码 044031900111", "购买方：深圳市星河科技有限公司",
@@ -175,8 +176,21 @@ def test_job_states_elapsed_time_and_cancel(page):
     assert second.locator(".job-elapsed").inner_text() == stopped
 
 
+def loaded_picture(page, source_end: str) -> dict:
+    """The figure's picture once it has loaded: where it came from and its natural size."""
+    page.wait_for_function(
+        """(end) => { const img = document.querySelector('#figure img.preview');
+                      return img && img.dataset.source.endsWith(end) && img.complete
+                             && img.naturalWidth > 0; }""",
+        arg=source_end, timeout=30_000)
+    return page.evaluate("""() => { const img = document.querySelector('#figure img.preview');
+        return {source: img.dataset.source, src: img.src,
+                width: img.naturalWidth, height: img.naturalHeight}; }""")
+
+
 def test_a_pdf_is_shown_page_by_page(page):
-    """A 2-page PDF is one job; its result is shown a page at a time, boxes on a blank page of its size."""
+    """A 2-page PDF is one job; its result is shown a page at a time, boxes drawn on the page's own image
+    (rendered by the API: /v1/jobs/<id>/pages/<n>.png), and its outputs download."""
     pdf = text_pdf(["第一页 First page", "第二页 Second page"])
     page.goto("/")
     document = {"name": "two.pdf", "mimeType": "application/pdf", "buffer": pdf}
@@ -190,13 +204,31 @@ def test_a_pdf_is_shown_page_by_page(page):
     assert nav.locator(".page-label").inner_text() == "Page 1 of 2"
     assert nav.locator(".page-prev").is_disabled()
     assert [squash(t) for t in page.locator("#lines .line-text").all_inner_texts()] == ["第一页Firstpage"]
-    assert page.locator("#figure .stage.no-preview polygon.box").count() == 1
+    first = loaded_picture(page, "/pages/1.png")
+    assert re.fullmatch(r"/v1/jobs/[0-9a-f-]{36}/pages/1\.png", first["source"])
+    assert first["src"].startswith("blob:") and first["width"] > 0 and first["height"] > 0
+    assert page.locator("#figure .stage.no-preview").count() == 0
+    assert page.locator("#figure .stage polygon.box").count() == 1  # the box, over the page image
+    box = page.locator("#figure polygon.box").bounding_box()
+    picture = page.locator("#figure img.preview").bounding_box()
+    assert box and picture
+    assert picture["x"] <= box["x"] and box["x"] + box["width"] <= picture["x"] + picture["width"]
     assert squash(page.input_value("#full-text")) == "第一页Firstpage第二页Secondpage"
+
+    with page.expect_download() as download:
+        page.click("[data-output=pdf]")
+    searchable = Path(download.value.path()).read_bytes()
+    assert [squash(t) for t in pdfium_pages(searchable)] == ["第一页Firstpage", "第二页Secondpage"]
+    with page.expect_download() as download:
+        page.click("[data-output=xml]")
+    assert b"<alto" in Path(download.value.path()).read_bytes()
+    assert download.value.suggested_filename == "two.xml"
 
     nav.locator(".page-next").click()
     assert nav.locator(".page-label").inner_text() == "Page 2 of 2"
     assert nav.locator(".page-next").is_disabled()
     assert [squash(t) for t in page.locator("#lines .line-text").all_inner_texts()] == ["第二页Secondpage"]
+    assert loaded_picture(page, "/pages/2.png")["width"] == first["width"]
     # the second page's own size and line count (every page of this PDF has the same size)
     assert re.match(r"\d+ × \d+ px · 1 line · ", page.locator("#result-meta").inner_text())
 
@@ -241,13 +273,8 @@ def test_dropped_and_pasted_images_are_staged(page):
     assert page.locator("#staged li").count() == 1
 
 
-def test_low_confidence_lines_are_marked(page):
-    """The page's drawing of a given result (the job API answered by the test, no OCR)."""
-    lines = [{"text": "sure", "confidence": 0.99, "box": [[10, 10], [90, 10], [90, 30], [10, 30]]},
-             {"text": "unsure", "confidence": 0.42, "box": [[10, 50], [120, 50], [120, 80], [10, 80]]}]
-    doc = {"job_id": "00000000-0000-4000-8000-000000000001", "status": "succeeded", "error": None,
-           "result": {"width": 200, "height": 100, "text": "sure\nunsure", "enhance": "off",
-                      "timings_ms": {"total": 12.0}, "lines": lines}}
+def show_answered(page, doc: dict) -> None:
+    """Submit an image on the page with the job API answered by the test with ``doc`` (no OCR)."""
     page.route("**/v1/jobs", lambda route: route.fulfill(status=202, json={
         "job_id": doc["job_id"], "status": "queued", "links": {"self": f"/v1/jobs/{doc['job_id']}"}}))
     page.route("**/v1/jobs/*", lambda route: route.fulfill(json=doc))
@@ -255,9 +282,39 @@ def test_low_confidence_lines_are_marked(page):
     page.set_input_files("#file-input", files=[png_file("x.png", "x")])
     page.click("#recognise")
     page.wait_for_selector(".job[data-status=succeeded]")
+
+
+def test_low_confidence_lines_are_marked(page):
+    """The page's drawing of a given result (the job API answered by the test, no OCR)."""
+    lines = [{"text": "sure", "confidence": 0.99, "box": [[10, 10], [90, 10], [90, 30], [10, 30]]},
+             {"text": "unsure", "confidence": 0.42, "box": [[10, 50], [120, 50], [120, 80], [10, 80]]}]
+    doc = {"job_id": "00000000-0000-4000-8000-000000000001", "status": "succeeded", "error": None,
+           "result": {"width": 200, "height": 100, "text": "sure\nunsure", "enhance": "off",
+                      "timings_ms": {"total": 12.0}, "lines": lines}}
+    show_answered(page, doc)
     assert page.locator("#lines .line.is-low").all_inner_texts() == ["2\nunsure\n42.0%"]
     assert page.locator("#figure polygon.box.is-low").count() == 1
     assert "below 80% confidence" in page.locator(".legend").inner_text()
+
+
+def test_words_have_boxes_that_show_their_text_on_hover(page):
+    """A result with words (issue 15's shape, answered by the test): a box per word over its line, and
+    the hovered word's text and confidence under the picture."""
+    words = [{"text": "你", "confidence": 0.97, "box": [[10, 10], [40, 10], [40, 40], [10, 40]]},
+             {"text": "hello", "confidence": 0.61, "box": [[50, 10], [150, 10], [150, 40], [50, 40]]}]
+    line = {"text": "你 hello", "confidence": 0.9, "box": [[10, 10], [150, 10], [150, 40], [10, 40]],
+            "words": words}
+    doc = {"job_id": "00000000-0000-4000-8000-000000000002", "status": "succeeded", "error": None,
+           "result": {"width": 200, "height": 100, "text": "你 hello", "enhance": "off",
+                      "timings_ms": {"total": 5.0}, "lines": [line]}}
+    show_answered(page, doc)
+    assert page.locator("#figure polygon.word").count() == 2
+    assert page.locator("#figure polygon.word.is-low").count() == 1
+    page.locator("#figure polygon.word").nth(1).hover()
+    expect(page.locator("#figure .hover-caption")).to_have_text("hello · 61.0%")
+    expect(page.locator("#lines .line").first).to_have_class(re.compile(r"is-hover"))  # its line too
+    page.locator("#figure polygon.word").nth(0).hover()
+    expect(page.locator("#figure .hover-caption")).to_have_text("你 · 97.0%")
 
 
 def test_the_page_asks_for_an_api_key_on_401_and_retries_with_it(page):
@@ -314,5 +371,13 @@ def test_with_real_api_keys_the_page_asks_and_succeeds(browser, settings, worker
             assert page.locator(".job").get_attribute("data-status") == "succeeded"
             assert page.locator("#lines .line").count() == 1
             assert page.evaluate("localStorage.getItem('ocrq.apiKey')") == "k-browser-test"
+            # a TIFF the browser cannot show: its page comes from the API, fetched with the key
+            tiff = {"name": "k.tif", "mimeType": "image/tiff",
+                    "buffer": encode(render_lines(["TIFF 页"], size=32), "TIFF")}
+            page.set_input_files("#file-input", files=[tiff])
+            page.click("#recognise")
+            expect(page.locator(".job[data-status=succeeded]")).to_have_count(2, timeout=60_000)
+            page.locator(".job", has_text="k.tif").click()
+            assert loaded_picture(page, "/pages/1.png")["width"] > 0
         finally:
             context.close()

@@ -70,3 +70,23 @@ def test_the_command_offers_the_modes_the_settings_know():
     from ocrq.config import ENHANCE_MODES
 
     assert ENHANCE_CHOICES == ENHANCE_MODES
+
+
+def test_format_writes_hocr_to_stdout_and_a_searchable_pdf_to_a_file(tmp_path):
+    from lxml import html
+
+    from tests.support.pdftext import normalised, pdfium_pages, poppler_pages
+
+    pdf = tmp_path / "two.pdf"
+    pdf.write_bytes(text_pdf(["第一页 First", "第二页 Second"]))
+    hocr = ocrq("ocr", str(pdf), "--format", "hocr", "--enhance", "off")
+    assert hocr.returncode == 0, hocr.stderr
+    pages = html.fromstring(hocr.stdout.encode()).find_class("ocr_page")
+    assert [p.get("id") for p in pages] == ["page_1", "page_2"]
+
+    out = tmp_path / "two.searchable.pdf"
+    done = ocrq("ocr", str(pdf), "--format", "pdf", "-o", str(out), "--enhance", "off")
+    assert done.returncode == 0, done.stderr
+    expected = ["第一页First", "第二页Second"]
+    assert [normalised(t).replace(" ", "") for t in pdfium_pages(out.read_bytes())] == expected
+    assert [normalised(t).replace(" ", "") for t in poppler_pages(out.read_bytes())] == expected

@@ -67,3 +67,22 @@ def test_submit_a_generated_pdf_prints_its_pages_and_shows_their_progress(live_s
     as_txt = ocrq("submit", str(document), "--server", live_server, "--wait", "--format", "txt")
     assert as_txt.stdout.replace(" ", "").split("\n\f\n") == [f"=={document}\n第一页Pageone", "第二页Pagetwo",
                                                                  "第三页Pagethree\n"]
+
+
+def test_submit_fetches_the_server_rendered_formats(live_server, tmp_path):
+    """hOCR, ALTO and the searchable PDF come from the server (result.<format>), written as bytes."""
+    from lxml import etree, html
+
+    from tests.support.pdftext import normalised, pdfium_pages
+
+    image = tmp_path / "both.png"
+    image.write_bytes(render_png(["双层 PDF", "Layer two"], size=32))
+    out = tmp_path / "out"
+    for fmt in ("hocr", "xml", "pdf"):
+        done = ocrq("submit", str(image), "--server", live_server, "--wait", "--format", fmt,
+                    "--out", str(out))
+        assert done.returncode == 0, done.stderr
+    assert html.fromstring((out / "both.png.hocr").read_bytes()).find_class("ocrx_word")
+    assert etree.fromstring((out / "both.png.xml").read_bytes()).tag.endswith("}alto")
+    text = pdfium_pages((out / "both.png.pdf").read_bytes())[0]
+    assert normalised(text) == normalised("双层 PDF Layer two")

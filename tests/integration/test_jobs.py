@@ -89,11 +89,13 @@ def test_cancel_a_queued_job_and_the_worker_skips_it(client, worker):
 def test_delete_a_finished_job_removes_it(client, redis_client):
     job_id = submit(client).get_json()["job_id"]
     assert client.get(f"/v1/jobs/{job_id}?wait=30").get_json()["status"] == "succeeded"
-    assert not redis_client.exists(f"ocrq:upload:{job_id}")  # the upload went when the job finished
-    assert 0 < redis_client.ttl(f"ocrq:job:{job_id}") <= 24 * 3600
+    # the upload stays with the succeeded job (OCRQ_KEEP_UPLOADS), expiring with it
+    upload_ttl = redis_client.ttl(f"ocrq:upload:{job_id}")
+    assert 0 < upload_ttl <= redis_client.ttl(f"ocrq:job:{job_id}") <= 24 * 3600
     response = client.delete(f"/v1/jobs/{job_id}")
     assert response.get_json() == {"job_id": job_id, "status": "deleted"}
     assert client.get(f"/v1/jobs/{job_id}").status_code == 404
+    assert not redis_client.exists(f"ocrq:upload:{job_id}")  # and its kept upload with it
 
 
 def test_an_image_the_worker_cannot_decode_fails_the_job_clearly(client):

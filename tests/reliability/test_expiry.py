@@ -89,7 +89,7 @@ def test_uploads_and_results_expire_and_redis_returns_to_its_baseline(make_stack
     }
     figures.report()
 
-    assert uploads_after_success == 0  # an upload is deleted as soon as its job ends
+    assert uploads_after_success == len(done)  # kept with the result (OCRQ_KEEP_UPLOADS), gone with it
     assert uploads_while_queued == 3
     assert final[blocker] == "succeeded"
     assert [d["status"] for d in starved_docs] == ["failed"] * 3

@@ -1,7 +1,9 @@
 // The page: files are staged (drop, paste, pick), "Recognise" submits one job per file, each job is
 // followed by long-polling and shown in the job list; the selected job's result fills the right side.
 
-import { ApiError, cancelJob, limiter, setKeyPrompt, storedKey, storeKey, submitJob, watchJob } from "./client.js";
+import {
+  ApiError, cancelJob, fetchBlob, limiter, setKeyPrompt, storedKey, storeKey, submitJob, watchJob,
+} from "./client.js";
 import { applyStatic, errorText, language, setLanguage, t } from "./i18n.js";
 import { h, LOW_CONFIDENCE, renderPreview, renderResult } from "./result.js";
 
@@ -209,8 +211,11 @@ function renderSelected() {
   if (key === shownKey) return;
   shownKey = key;
   if (result) {
-    // A browser shows an image's picture, but no page of a PDF or TIFF: those get a blank page.
-    renderResult($("#figure"), $("#lines"), result.pages ? null : job.url, page);
+    // An image is shown from the upload itself; a PDF's or TIFF's page (or an image the browser cannot
+    // show) as the API renders it.
+    const source = `${job.self}/pages/${index + 1}.png`;
+    const load = () => fetchBlob(source).then((blob) => URL.createObjectURL(blob));
+    renderResult($("#figure"), $("#lines"), { url: result.pages ? null : job.url, load, source }, page);
     $("#lines-count").textContent = String(page.lines.length);
     $("#full-text").value = result.text;
     const allLines = pages.reduce((n, p) => n + p.lines.length, 0);
@@ -269,7 +274,22 @@ function downloadJson() {
   const job = state.selected;
   if (!job?.doc) return;
   const blob = new Blob([JSON.stringify(job.doc, null, 2)], { type: "application/json" });
-  const link = h("a", { href: URL.createObjectURL(blob), download: `${baseName(job.file.name)}.ocr.json` });
+  saveBlob(blob, `${baseName(job.file.name)}.ocr.json`);
+}
+
+/** The result as the API renders it (`result.txt`, `.hocr`, `.xml`: ALTO, `.pdf`: searchable), saved. */
+async function downloadOutput(ext) {
+  const job = state.selected;
+  if (!job?.doc) return;
+  try {
+    saveBlob(await fetchBlob(`${job.self}/result.${ext}`), `${baseName(job.file.name)}.${ext}`);
+  } catch (err) {
+    toast(errorText(err.code, { status: err.status ?? "?" }));
+  }
+}
+
+function saveBlob(blob, name) {
+  const link = h("a", { href: URL.createObjectURL(blob), download: name });
   document.body.append(link);
   link.click();
   link.remove();
@@ -356,6 +376,9 @@ function wire() {
   $("#recognise").addEventListener("click", recognise);
   $("#copy").addEventListener("click", copyText);
   $("#download").addEventListener("click", downloadJson);
+  for (const button of document.querySelectorAll("[data-output]")) {
+    button.addEventListener("click", () => downloadOutput(button.dataset.output));
+  }
   $("#lang-button").addEventListener("click", () => {
     setLanguage(language() === "zh" ? "en" : "zh");
     rerender();

@@ -48,10 +48,11 @@ function promptOnce(rejectedBefore) {
   return pendingAsk;
 }
 
-async function request(method, url, { body, signal } = {}) {
+/** The response to one request with the API key (asked for on a 401); ApiError for any error answer. */
+async function send(method, url, { body, signal, accept = "application/json" } = {}) {
   for (;;) {
     const key = currentKey();
-    const headers = { Accept: "application/json" };
+    const headers = { Accept: accept };
     if (key) headers.Authorization = `Bearer ${key}`;
     let response;
     try {
@@ -60,19 +61,28 @@ async function request(method, url, { body, signal } = {}) {
       if (signal?.aborted) throw err;
       throw new ApiError(0, "network_error", String(err));
     }
-    const doc = await response.json().catch(() => null);
     if (response.status === 401) {
       if (currentKey() !== key) continue; // another request was given a new key meanwhile
       const entered = await promptOnce(Boolean(key));
       if (entered) { storeKey(entered); continue; }
     }
     if (!response.ok) {
-      const error = doc?.error ?? {};
+      const error = (await response.json().catch(() => null))?.error ?? {};
       throw new ApiError(response.status, error.code || (response.status === 401 ? "unauthorized" : "unknown"),
         error.message || response.statusText);
     }
-    return doc;
+    return response;
   }
+}
+
+async function request(method, url, options = {}) {
+  const response = await send(method, url, options);
+  return response.json().catch(() => null);
+}
+
+/** A file the API serves (a page image, the result as text, hOCR, ALTO or PDF) as a Blob. */
+export async function fetchBlob(url, signal) {
+  return (await send("GET", url, { signal, accept: "*/*" })).blob();
 }
 
 /** Submit one image; resolves to the 202 body ({job_id, status, links.self}). */

@@ -1,6 +1,7 @@
 // One job's result: the picture with every line's box drawn over it (an SVG whose viewBox is the
 // image's pixel size, so boxes scale with the picture), the list of lines, the full text.
-// Hovering or clicking a line highlights its box, and the other way round.
+// Hovering or clicking a line highlights its box, and the other way round. When the result has words,
+// each word has a box of its own, and hovering one shows its text and confidence under the picture.
 
 import { t } from "./i18n.js";
 
@@ -35,12 +36,14 @@ export function percent(confidence) {
 }
 
 /**
- * Draw `result` ({width, height, lines: [{text, confidence, box}]}: an image's result or one page of a
- * document's) over the image at `imageUrl` (null: a blank page) inside `figure`, and list its lines in
- * `list`. Returns nothing; the two stay linked by index.
+ * Draw `result` ({width, height, lines: [{text, confidence, box, words?}]}: an image's result or one page
+ * of a document's) over a picture inside `figure`, and list its lines in `list`. `picture` is
+ * {url, load, source}: the image's URL (the upload's blob: URL), or `load()` resolving to one (the page
+ * image the API renders, fetched with the API key; tried too when `url` fails), `source` the API URL it
+ * comes from; null: a blank page. Returns nothing; the two stay linked by index.
  */
-export function renderResult(figure, list, imageUrl, result) {
-  const boxes = drawFigure(figure, imageUrl, result);
+export function renderResult(figure, list, picture, result) {
+  const { boxes, words } = drawFigure(figure, picture, result);
   const items = result.lines.map((line, i) => lineItem(line, i));
   list.replaceChildren(...items);
   if (!items.length) list.append(h("li", { class: "lines-empty" }, t("result.noLines")));
@@ -71,6 +74,7 @@ export function renderResult(figure, list, imageUrl, result) {
   };
   boxes.forEach((box, i) => link(box, i, "box"));
   items.forEach((item, i) => link(item, i, "list"));
+  words.forEach((word) => link(word, Number(word.dataset.line), "box"));
 }
 
 /** The picture alone, while the job is queued or running (nothing if the browser cannot show it). */
@@ -99,23 +103,34 @@ function confidenceFill(confidence) {
   return fill;
 }
 
-function drawFigure(figure, imageUrl, result) {
+function drawFigure(figure, picture, result) {
+  const { url = null, load = null, source = null } = picture ?? {};
   const { width, height } = result;
   const stage = h("div", { class: "stage" });
   // As wide as the column, but never taller than most of the screen; the ratio is the image's.
   stage.style.width = `min(100%, ${((72 * width) / height).toFixed(2)}vh)`;
   stage.style.aspectRatio = `${width} / ${height}`;
   const note = h("p", { class: "figure-note", hidden: true }, t("result.noPreview"));
-  // Browsers cannot show every format the service reads (TIFF, a PDF's pages): the boxes are then
-  // drawn on a blank page of the same size.
+  const caption = h("p", { class: "hover-caption muted", "aria-live": "polite" }, "\u00a0");
+  // A PDF's or TIFF's pages come from the API (/v1/jobs/<id>/pages/<n>.png); only when no page image
+  // can be had (the upload is gone) are the boxes drawn on a blank page of the same size.
   const noPreview = () => {
     img?.remove();
     stage.classList.add("no-preview");
     note.hidden = false;
   };
-  const img = imageUrl
-    ? h("img", { class: "preview", alt: "", src: imageUrl, width, height, draggable: "false" }) : null;
-  img?.addEventListener("error", noPreview);
+  const img = url || load
+    ? h("img", { class: "preview", alt: "", width, height, draggable: "false", "data-source": source })
+    : null;
+  let loading = false;
+  const fallBack = () => {
+    if (!load || loading) return noPreview();
+    loading = true;
+    load().then((loaded) => { img.src = loaded; }, noPreview);
+  };
+  img?.addEventListener("error", fallBack);
+  if (url) img.src = url;
+  else if (img) fallBack();
   const overlay = svg("svg", {
     class: "overlay", viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: "none", role: "group",
   });
@@ -130,9 +145,23 @@ function drawFigure(figure, imageUrl, result) {
     polygon.append(title);
     return polygon;
   });
-  overlay.append(...boxes);
+  const show = (text, confidence) => { caption.textContent = `${text} · ${percent(confidence)}`; };
+  boxes.forEach((box, i) => box.addEventListener("mouseenter", () => show(result.lines[i].text,
+    result.lines[i].confidence)));
+  const words = result.lines.flatMap((line, i) => (line.words ?? []).map((word) => {
+    const polygon = svg("polygon", {
+      class: word.confidence < LOW_CONFIDENCE ? "word is-low" : "word",
+      points: word.box.map(([x, y]) => `${x},${y}`).join(" "), "data-line": i,
+    });
+    const title = svg("title");
+    title.textContent = `${word.text} (${percent(word.confidence)})`;
+    polygon.append(title);
+    polygon.addEventListener("mouseenter", () => show(word.text, word.confidence));
+    return polygon;
+  }));
+  overlay.append(...boxes, ...words);
   stage.append(...(img ? [img] : []), overlay);
-  figure.replaceChildren(stage, note);
+  figure.replaceChildren(stage, caption, note);
   if (!img) noPreview();
-  return boxes;
+  return { boxes, words };
 }

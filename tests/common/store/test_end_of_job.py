@@ -89,3 +89,22 @@ def test_a_fact_is_stored_once(scratch_redis):
     job = jobs.get("j")
     assert job is not None and job.document == {"format": "pdf", "pages": 3, "dpi": 150}
     assert job.options == HOOK and job.public()["progress"] == {"done": 0, "total": 3}
+
+
+@pytest.mark.parametrize("end", list(ENDS))
+def test_a_job_that_keeps_its_upload_keeps_it_only_when_it_succeeds(scratch_redis, end):
+    """OCRQ_KEEP_UPLOADS: the searchable PDF and the page images need the upload after the job's end, so
+    a succeeded job's upload lives as long as its record; any other end deletes it as before."""
+    jobs, pages = JobStore(scratch_redis, job_ttl=50, upload_ttl=300), PageStore(scratch_redis, job_ttl=50)
+    document = {"format": "pdf", "pages": 2, "dpi": 150} if end.startswith(("page", "assembled")) else None
+    jobs.create("j", b"bytes", {}, document=document, keep_upload=True)
+    run, status = ENDS[end]
+    run(jobs, pages)
+    assert not scratch_redis.exists(pages_key("j"))
+    if status == "succeeded":
+        assert jobs.upload("j") == b"bytes"
+        assert 0 < scratch_redis.ttl(upload_key("j")) <= 50  # the record's TTL, not the upload's 300 s
+    else:
+        assert jobs.upload("j") is None
+    if status != "canceled":  # deleting the finished job takes the kept upload with it
+        assert jobs.cancel("j") == "deleted" and jobs.upload("j") is None
