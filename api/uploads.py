@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Request
 
 from ocrq.callback_url import CallbackRefused, HostPolicy, allowed
@@ -54,12 +56,12 @@ def check_upload(data: bytes, settings: Settings) -> DocumentInfo | None:
 
 
 def read_options(request: Request, settings: Settings,
-                 model: type[PredictOptions] = JobOptions) -> dict[str, str]:
+                 model: type[PredictOptions] = JobOptions) -> dict[str, Any]:
     """Job options from form fields or the query string, validated by ``model`` (common/schemas.py):
     ``JobOptions`` for a job or a batch, ``PredictOptions`` (enhance only) for ``/ocr/predict``."""
     # Both places are checked: a bad value is refused wherever it is, and a form field wins over the query.
     form, query = model.parse(request.form.to_dict()), model.parse(request.args.to_dict())
-    options: dict[str, str] = {"enhance": form.enhance or query.enhance or settings.enhance_default}
+    options: dict[str, Any] = {"enhance": form.enhance or query.enhance or settings.enhance_default}
     if isinstance(form, JobOptions) and isinstance(query, JobOptions):
         options["priority"] = form.priority or query.priority or "normal"
         tag = form.tag or query.tag
@@ -68,6 +70,9 @@ def read_options(request: Request, settings: Settings,
         callback = form.callback_url or query.callback_url
         if callback:
             options["callback_url"] = check_callback(callback, settings)
+        chars = form.chars if form.chars is not None else query.chars
+        if chars:  # absent unless asked for, as the result's characters are
+            options["chars"] = True
     else:  # /ocr/predict answers in the request: a priority, tag or webhook would not mean anything
         sent = sorted((set(JobOptions.model_fields) - set(model.model_fields)) & set(request.values))
         if sent:
