@@ -33,7 +33,7 @@ from ocrq.ocr.result import OcrBlock, OcrLine, OcrResult, OcrWord
 from ocrq.ocr.segments import Segment, SegmentParams, segments
 from ocrq.ocr.session import TimedModel
 from ocrq.ocr.upright import PageOrienter, PageTurn, UprightParams, turn, unturn
-from ocrq.ocr.words import Glyph, glyphs
+from ocrq.ocr.words import Glyphs, glyphs
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ class OcrEngine:
         fragments = edge_fragments(lines.boxes, upright)
         start_words = time.perf_counter()
         up_height, up_width = upright.shape[:2]
-        found: list[tuple[Segment, list[Glyph], list[Glyph]]] = []  # boxes in the upright page
+        found: list[tuple[Segment, Glyphs, Glyphs]] = []  # boxes in the upright page
         for i, (reading, box, blurred, fragment) in enumerate(
                 zip(readings, lines.boxes, lines.blurred, fragments, strict=True)):
             if fragment or not policy.keeps(reading, blurred):
@@ -218,15 +218,18 @@ class OcrEngine:
         return layout(boxes, self.options.layout)
 
     @staticmethod
-    def _line(part: Segment, words: list[Glyph], characters: list[Glyph], angle: int, width: int,
-              height: int, chars: bool) -> OcrLine:
+    def _line(part: Segment, words: Glyphs, characters: Glyphs, angle: int, width: int, height: int,
+              chars: bool) -> OcrLine:
         """A line of the result, its boxes back in the page as uploaded."""
-        def back(box: np.ndarray) -> list[list[float]]:
-            return np.round(unturn(box[None], angle, width, height)[0].astype(np.float64), 1).tolist()
+        def back(boxes: np.ndarray) -> list:
+            return np.round(unturn(boxes, angle, width, height).astype(np.float64), 1).tolist()
 
-        return OcrLine(part.text, round(part.confidence, 4), back(part.box),
-                       [OcrWord(w.text, w.confidence, back(w.box)) for w in words],
-                       [OcrWord(c.text, c.confidence, back(c.box)) for c in characters] if chars else None)
+        def listed(glyphs: Glyphs) -> list[OcrWord]:
+            return [OcrWord(*g) for g in zip(glyphs.texts, glyphs.confidences, back(glyphs.boxes),
+                                             strict=True)]
+
+        return OcrLine(part.text, round(part.confidence, 4), back(part.box[None])[0], listed(words),
+                       listed(characters) if chars else None)
 
     @staticmethod
     def _block_box(lines: list[OcrLine]) -> list[list[float]]:

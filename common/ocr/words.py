@@ -29,12 +29,16 @@ DEFAULT_HALF = {True: 2.4, False: 1.4}
 
 
 @dataclass(frozen=True)
-class Glyph:
-    """A word or a character: its text, confidence in [0, 1], and (4, 2) box in the line's corner order."""
+class Glyphs:
+    """Words or characters of a line: their texts, confidences in [0, 1], and (K, 4, 2) boxes in the line
+    box's corner order."""
 
-    text: str
-    confidence: float
-    box: np.ndarray
+    texts: list[str]
+    confidences: list[float]
+    boxes: np.ndarray
+
+
+NO_GLYPHS = Glyphs([], [], np.zeros((0, 4, 2), np.float32))
 
 
 def is_cjk(character: str) -> bool:
@@ -101,54 +105,52 @@ def reading_axis(box: np.ndarray, vertical: bool, turned: bool) -> np.ndarray:
     return box[order]
 
 
-def sub_box(box: np.ndarray, lo: float, hi: float, vertical: bool, turned: bool) -> np.ndarray:
-    """The part of the (4, 2) line ``box`` between fractions ``lo`` and ``hi`` of its reading axis, as a
-    (4, 2) quadrilateral in the same corner order as ``box``."""
-    axis = reading_axis(box, vertical, turned)
+def sub_boxes(box: np.ndarray, lo: np.ndarray, hi: np.ndarray, vertical: bool, turned: bool) -> np.ndarray:
+    """The parts of the (4, 2) line ``box`` between fractions ``lo`` and ``hi`` (K,) of its reading axis,
+    as (K, 4, 2) quadrilaterals in the same corner order as ``box``."""
+    axis = reading_axis(box, vertical, turned).astype(np.float64)
     top, bottom = axis[1] - axis[0], axis[2] - axis[3]
-    piece = np.stack([axis[0] + lo * top, axis[0] + hi * top, axis[3] + hi * bottom, axis[3] + lo * bottom])
+    lo, hi = np.asarray(lo, np.float64)[:, None], np.asarray(hi, np.float64)[:, None]
+    piece = np.stack([axis[0] + lo * top, axis[0] + hi * top, axis[3] + hi * bottom, axis[3] + lo * bottom],
+                     axis=1)
     order = [1, 2, 3, 0] if vertical else [0, 1, 2, 3]
     if turned:
         order = order[2:] + order[:2]
     back = np.empty_like(piece)
-    back[order] = piece
+    back[:, order] = piece
     return back
 
 
 def fractions(reading: Reading, frame: np.ndarray, box: np.ndarray, vertical: bool,
-              turned: bool) -> list[tuple[float, float]]:
-    """Each character's (lo, hi) as fractions of ``box``'s reading axis, [0, 1]. ``frame`` (4, 2) is what
-    the crop covered (the box, or the box grown where it touched the page's border)."""
+              turned: bool) -> np.ndarray:
+    """Each character's (lo, hi) as fractions of ``box``'s reading axis, in [0, 1]: (len(text), 2).
+    ``frame`` (4, 2) is what the crop covered (the box, or the box grown where it touched the border)."""
     span = reading.width_columns or float(max(reading.columns, 1))
-    frame_axis, box_axis = reading_axis(frame, vertical, turned), reading_axis(box, vertical, turned)
-    start, direction = frame_axis[0], frame_axis[1] - frame_axis[0]
-    origin, along = box_axis[0], box_axis[1] - box_axis[0]
-    length2 = max(float(along @ along), 1e-6)
-    out = []
-    for lo, hi in char_extents(reading):
-        a = (start + direction * (lo / span) - origin) @ along / length2
-        b = (start + direction * (hi / span) - origin) @ along / length2
-        out.append((float(np.clip(a, 0.0, 1.0)), float(np.clip(b, 0.0, 1.0))))
-    return out
+    frame_axis = reading_axis(frame, vertical, turned).astype(np.float64)
+    box_axis = reading_axis(box, vertical, turned).astype(np.float64)
+    along = box_axis[1] - box_axis[0]
+    columns = np.asarray(char_extents(reading), np.float64).reshape(-1, 2) / span  # (n, 2)
+    points = frame_axis[0] + columns[:, :, None] * (frame_axis[1] - frame_axis[0])  # (n, 2, 2)
+    projected = (points - box_axis[0]) @ along / max(float(along @ along), 1e-6)
+    return np.clip(projected, 0.0, 1.0)
 
 
 def glyphs(reading: Reading, frame: np.ndarray, box: np.ndarray, vertical: bool = False,
-           turned: bool = False, first: int = 0, end: int | None = None) -> tuple[list[Glyph], list[Glyph]]:
+           turned: bool = False, first: int = 0, end: int | None = None) -> tuple[Glyphs, Glyphs]:
     """(words, characters) of ``reading.text[first:end]`` read in the line ``box`` (4, 2), boxes in its
-    coordinates and corner order; no spaces among the characters. Empty lists without an alignment."""
+    coordinates and corner order; no spaces among the characters. None of either without an alignment."""
     text = reading.text
     if len(reading.positions) != len(text) or not text.strip():
-        return [], []
+        return NO_GLYPHS, NO_GLYPHS
     end = len(text) if end is None else end
     spans = fractions(reading, frame, box, vertical, turned)
-    chars = [Glyph(text[i], round(reading.probabilities[i], 4),
-                   sub_box(box, *spans[i], vertical, turned))
-             for i in range(first, end) if not text[i].isspace()]
-    words = []
-    for run in word_runs(text[first:end]):
-        members = [first + k for k in run]
-        lo, hi = spans[members[0]][0], spans[members[-1]][1]
-        confidence = float(np.mean([reading.probabilities[i] for i in members]))
-        words.append(Glyph("".join(text[i] for i in members), round(confidence, 4),
-                           sub_box(box, lo, hi, vertical, turned)))
+    probabilities = reading.probabilities
+    inked = [i for i in range(first, end) if not text[i].isspace()]
+    chars = Glyphs([text[i] for i in inked], [round(probabilities[i], 4) for i in inked],
+                   sub_boxes(box, spans[inked, 0], spans[inked, 1], vertical, turned))
+    runs = [[first + k for k in run] for run in word_runs(text[first:end])]
+    words = Glyphs(["".join(text[i] for i in run) for run in runs],
+                   [round(sum(probabilities[i] for i in run) / len(run), 4) for run in runs],
+                   sub_boxes(box, spans[[run[0] for run in runs], 0], spans[[run[-1] for run in runs], 1],
+                             vertical, turned))
     return words, chars

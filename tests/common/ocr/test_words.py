@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from ocrq.ocr.ctc import Reading
-from ocrq.ocr.words import glyphs, sub_box, word_runs
+from ocrq.ocr.words import glyphs, sub_boxes, word_runs
 from tests.support.render import encode, font
 
 BOX = np.float32([[0, 0], [400, 0], [400, 48], [0, 48]])
@@ -27,12 +27,12 @@ def test_words_are_runs_between_spaces_and_each_cjk_character_alone():
 def test_word_boxes_lie_along_the_line_in_order_and_inside_it():
     r = reading("ab cd", [5, 8, 14, 17, 20], width=50)
     words, chars = glyphs(r, BOX, BOX)
-    assert [w.text for w in words] == ["ab", "cd"] and [c.text for c in chars] == list("abcd")
-    lefts = [w.box[0, 0] for w in words]
-    assert lefts == sorted(lefts) and all(0 <= w.box[:, 0].min() < w.box[:, 0].max() <= 400 for w in words)
-    assert words[0].box[1, 0] <= words[1].box[0, 0]  # the space lies between them
-    assert words[0].confidence == pytest.approx(np.mean(r.probabilities[:2]), abs=1e-4)
-    assert all((w.box[:, 1] == BOX[:, 1]).all() for w in words)  # the line's full height
+    assert words.texts == ["ab", "cd"] and chars.texts == list("abcd")
+    lefts = list(chars.boxes[:, 0, 0])
+    assert lefts == sorted(lefts) and all(0 <= b[:, 0].min() < b[:, 0].max() <= 400 for b in words.boxes)
+    assert words.boxes[0, 1, 0] <= words.boxes[1, 0, 0]  # the space lies between them
+    assert words.confidences[0] == pytest.approx(np.mean(r.probabilities[:2]), abs=1e-4)
+    assert all((b[:, 1] == BOX[:, 1]).all() for b in words.boxes)  # the line's full height
 
 
 def test_a_tilted_line_gives_tilted_word_boxes():
@@ -40,15 +40,15 @@ def test_a_tilted_line_gives_tilted_word_boxes():
     turn = np.asarray([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]], np.float32)
     tilted = BOX @ turn.T
     words, _ = glyphs(reading("ab cd", [5, 8, 14, 17, 20]), tilted, tilted)
-    top = words[1].box[1] - words[1].box[0]
+    top = words.boxes[1, 1] - words.boxes[1, 0]
     assert np.arctan2(top[1], top[0]) == pytest.approx(angle, abs=1e-3)
 
 
 def test_vertical_and_turned_lines_run_their_own_way():
     tall = np.float32([[0, 0], [48, 0], [48, 400], [0, 400]])
-    down = sub_box(tall, 0.0, 0.25, vertical=True, turned=False)
+    down = sub_boxes(tall, [0.0], [0.25], vertical=True, turned=False)[0]
     assert down[:, 1].max() == pytest.approx(100) and down[:, 0].min() == 0  # the top quarter, full width
-    back = sub_box(BOX, 0.0, 0.25, vertical=False, turned=True)
+    back = sub_boxes(BOX, [0.0], [0.25], vertical=False, turned=True)[0]
     assert back[:, 0].min() == pytest.approx(300)  # read right to left: the first quarter is on the right
     assert (back[0] == [300, 0]).all()  # corners in the line box's own order
 
@@ -56,7 +56,7 @@ def test_vertical_and_turned_lines_run_their_own_way():
 def test_a_frame_grown_at_the_border_maps_back_into_the_box():
     frame = BOX + np.float32([[-12, -12], [0, -12], [0, 0], [-12, 0]])  # the crop's margin on the left
     words, _ = glyphs(reading("ab", [0, 1], width=20), frame, BOX)
-    assert words[0].box[0, 0] == 0.0  # clipped to the line, not in the margin
+    assert words.boxes[0, 0, 0] == 0.0  # clipped to the line, not in the margin
 
 
 # --- the real model on a rendered page ---------------------------------------------------------------
