@@ -5,7 +5,7 @@
 Each page has a full-width title, then two or three columns of paragraphs (Chinese or English, a paragraph
 in one language each) with a figure (an empty framed box and its caption) in one column, and a full-width
 table (a header and rows of a label, a quantity, a price and an amount) above or below the columns.
-Pages alternate two and three columns. The ground truth is the text as a person reads it: the title, each
+Pages alternate two and three columns; every fourth page is tilted by 1 to 2.5 degrees. The ground truth is the text as a person reads it: the title, each
 column top to bottom from the left, the table row by row, cells left to right; one line of text per
 printed line. Writes DIR/images/*.png and DIR/labels.jsonl (``{"image", "width", "height", "layout",
 "text"}``); the same seed gives the same pages (and fonts). Fonts are the ones shared/tools/synth_docs.py
@@ -179,9 +179,13 @@ def render(seed: int, index: int, bank: FontBank | WheelFonts) -> tuple[Image.Im
         column(page, corpus, MARGIN + k * (width + gutter), width, y, bottom, figure=k == figure_in)
     if not table_first:
         table(page, corpus, bottom + 30)
-    record = {"width": WIDTH, "height": HEIGHT, "layout": f"{count}-column",
-              "text": "\n".join(page.lines)}
-    return page.image, record
+    image, layout = page.image, f"{count}-column"
+    if index % 4 == 3:  # every fourth page a little tilted, as a scan is
+        angle = rng.choice((-1, 1)) * rng.uniform(1.0, 2.5)
+        image = image.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor="white")
+        layout += f", tilted {angle:+.1f} degrees"
+    record = {"width": WIDTH, "height": HEIGHT, "layout": layout, "text": "\n".join(page.lines)}
+    return image, record
 
 
 def main(argv: list[str] | None = None) -> int:

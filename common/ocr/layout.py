@@ -68,8 +68,16 @@ def x_chunks(rects: np.ndarray, members: list[int], min_gap: float) -> list[list
     return chunks
 
 
-def has_gutter(rects: np.ndarray, members: list[int], min_gap: float) -> bool:
-    return len(x_chunks(rects, members, min_gap)) > 1
+def gutters(rects: np.ndarray, members: list[int], min_gap: float) -> list[tuple[float, float]]:
+    """The (x0, x1) gaps of at least ``min_gap`` between ``members``' x-chunks, left to right."""
+    chunks = x_chunks(rects, members, min_gap)
+    return [(float(rects[a, 2].max()), float(rects[b, 0].min())) for a, b in zip(chunks, chunks[1:],
+                                                                                  strict=False)]
+
+
+def keeps_gutters(old: list[tuple[float, float]], new: list[tuple[float, float]]) -> bool:
+    """Whether every gutter of ``old`` is still open (overlapped by one of ``new``)."""
+    return all(any(a < y and x < b for x, y in new) for a, b in old)
 
 
 def columns(rects: np.ndarray, members: list[int], height: float, p: LayoutParams) -> list[list[int]]:
@@ -104,26 +112,29 @@ def bands(rects: np.ndarray, members: list[int], height: float, p: LayoutParams)
 
 
 def sections(rects: np.ndarray, members: list[int], height: float, p: LayoutParams) -> list[list[int]]:
-    """Runs of bands: a run with a gutter goes on while the bands keep it clear, a run without takes bands
-    without one; a wide gap across the region ends any run."""
-    gutter = p.gutter * height
+    """Runs of bands: a run with gutters goes on while the bands keep every one of them open (a table row
+    or a full-width line closes one), a run without takes bands without one; a wide gap across the region
+    ends any run."""
+    min_gap = p.gutter * height
     runs: list[list[int]] = []
-    gapped = False
+    open_gutters: list[tuple[float, float]] = []
     bottom = -np.inf
     for band in bands(rects, members, height, p):
         top = rects[band, 1].min()
         if runs and top - bottom < p.section_gap * height:
             joined = runs[-1] + band
-            if gapped and has_gutter(rects, joined, gutter):
-                runs[-1] = joined
-                bottom = max(bottom, rects[band, 3].max())
-                continue
-            if not gapped and not has_gutter(rects, band, gutter):
+            if open_gutters:
+                now = gutters(rects, joined, min_gap)
+                if keeps_gutters(open_gutters, now):
+                    runs[-1], open_gutters = joined, now
+                    bottom = max(bottom, rects[band, 3].max())
+                    continue
+            elif not gutters(rects, band, min_gap):
                 runs[-1] = joined
                 bottom = max(bottom, rects[band, 3].max())
                 continue
         runs.append(list(band))
-        gapped = has_gutter(rects, band, gutter)
+        open_gutters = gutters(rects, band, min_gap)
         bottom = rects[band, 3].max()
     return runs
 

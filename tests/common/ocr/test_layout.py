@@ -95,3 +95,14 @@ def test_a_tilted_page_cuts_as_it_would_upright():
 def test_no_lines_no_blocks():
     empty = layout(np.zeros((0, 4, 2), dtype=np.float32))
     assert empty.order == [] and empty.blocks == []
+
+
+def test_a_table_close_under_three_columns_is_not_read_into_them():
+    cols = [column(50 + k * 320, 330 + k * 320, 100, 5) for k in range(3)]
+    table = []
+    for r in range(3):  # no wider a gap above it than between lines; its price cells span a gutter
+        y = 100 + 5 * STEP + r * STEP
+        table += [rect(50, y, 300, y + H), rect(500, y, 560, y + H), rect(620, y, 700, y + H),
+                  rect(850, y, 930, y + H)]
+    boxes = [b for col in cols for b in col] + table
+    assert order_of(boxes) == list(range(len(boxes)))
