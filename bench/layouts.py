@@ -5,13 +5,14 @@
 Each page has a full-width title, then two or three columns of paragraphs (Chinese or English, a paragraph
 in one language each) with a figure (an empty framed box and its caption) in one column, and a full-width
 table (a header and rows of a label, a quantity, a price and an amount) above or below the columns.
-Pages alternate two and three columns; every fourth page is tilted by 1 to 2.5 degrees. The ground
-truth is the text as a person reads it: the title, each column top to bottom from the left, the table
-row by row, cells left to right; one line of text per printed line. Writes DIR/images/*.png and DIR/labels.jsonl (``{"image", "width", "height", "layout",
-"text"}``); the same seed gives the same pages (and fonts). Fonts are the ones shared/tools/synth_docs.py
-uses (its ``FontBank``: Noto Sans/Serif CJK SC, WenQuanYi Micro Hei from the Debian packages); where those
-are not installed, Noto Sans CJK from the ``cvttf-notosanscjk-regular`` wheel the tests draw with. The
-Chinese sentences and English words are synth_docs.py's corpus.
+Pages alternate two and three columns; every fourth page is tilted by 1 to 2.5 degrees. The ground truth
+is the text as a person reads it: the title, each column top to bottom from the left, the table row by
+row, cells left to right; one line of text per printed line. Writes DIR/images/*.png and DIR/labels.jsonl
+(``{"image", "width", "height", "layout", "text"}``); the same seed gives the same pages (and fonts).
+Fonts are the ones shared/tools/synth_docs.py uses (its ``FontBank``: Noto Sans/Serif CJK SC, WenQuanYi
+Micro Hei from the Debian packages); where those are not installed, Noto Sans CJK from the ``cvttf-
+notosanscjk-regular`` wheel the tests draw with. The Chinese sentences and English words are
+synth_docs.py's corpus.
 """
 
 from __future__ import annotations
