@@ -10,8 +10,8 @@ is the text as a person reads it: the title, each column top to bottom from the 
 row, cells left to right; one line of text per printed line. Writes DIR/images/*.png and DIR/labels.jsonl
 (``{"image", "width", "height", "layout", "text"}``); the same seed gives the same pages (and fonts).
 Fonts are the ones shared/tools/synth_docs.py uses (its ``FontBank``: Noto Sans/Serif CJK SC, WenQuanYi
-Micro Hei from the Debian packages); where those are not installed, Noto Sans CJK from the ``cvttf-
-notosanscjk-regular`` wheel the tests draw with. The Chinese sentences and English words are
+Micro Hei from the Debian packages); where those are not installed, Noto Sans CJK from the
+``cvttf-notosanscjk-regular`` wheel the tests draw with. The Chinese sentences and English words are
 synth_docs.py's corpus.
 """
 
