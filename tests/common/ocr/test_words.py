@@ -3,13 +3,15 @@ model on a rendered two-column page (reading order, blocks, word boxes where the
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 from ocrq.ocr.ctc import Reading
 from ocrq.ocr.words import glyphs, sub_boxes, word_runs
-from tests.support.render import encode, font
+from tests.support.render import encode, font, render_png
 
 BOX = np.float32([[0, 0], [400, 0], [400, 48], [0, 48]])
 
@@ -152,3 +154,30 @@ def test_cjk_characters_are_words_and_characters_come_when_asked(engine, read_pa
         assert line.chars is not None
         assert "".join(c.text for c in line.chars) == squash(line.text)
         assert all(0 <= c.confidence <= 1 for c in line.chars)
+
+
+def test_a_page_read_upside_down_gives_word_boxes_where_the_words_are(engine):
+    page = Image.open(io.BytesIO(render_png(["Hello world 2024", "上下文 Context"], size=36)))
+    result = engine.run(encode(page.rotate(180)))
+    assert result.angle == 180
+    first = result.lines[0]
+    assert [w.text for w in first.words] == ["Hello", "world", "2024"]
+    xs = [np.mean([p[0] for p in w.box]) for w in first.words]
+    assert xs == sorted(xs, reverse=True)  # upside down in the upload: the text runs right to left
+    line = np.asarray(first.box)
+    for word in first.words:
+        box = np.asarray(word.box)
+        assert (box.min(0) >= line.min(0) - 1).all() and (box.max(0) <= line.max(0) + 1).all()
+        assert np.allclose(box[0] - box[3], line[0] - line[3], atol=1.5)  # the same corner order
+
+
+def test_words_characters_and_blocks_scale_to_the_upload():
+    from ocrq.ocr.result import OcrBlock, OcrLine, OcrResult, OcrWord
+
+    box = [[10.0, 10.0], [50.0, 10.0], [50.0, 20.0], [10.0, 20.0]]
+    line = OcrLine("ab", 0.9, box, [OcrWord("ab", 0.9, box)], [OcrWord("a", 0.9, box)])
+    result = OcrResult(100, 50, [line], "auto", blocks=[OcrBlock(box, [0])]).in_upload_pixels(0.5, 200, 100)
+    doubled = [[20.0, 20.0], [100.0, 20.0], [100.0, 40.0], [20.0, 40.0]]
+    assert result.lines[0].box == result.lines[0].words[0].box == doubled
+    assert result.lines[0].chars is not None and result.lines[0].chars[0].box == doubled
+    assert result.blocks[0].box == doubled and result.blocks[0].lines == [0]
