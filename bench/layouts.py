@@ -2,17 +2,18 @@
 
     python bench/layouts.py [--pages 20] [--seed 15] [--out bench/out/layouts]
 
-Each page has a full-width title, then two or three columns of paragraphs (Chinese or English, a paragraph
-in one language each) with a figure (an empty framed box and its caption) in one column, and a full-width
-table (a header and rows of a label, a quantity, a price and an amount) above or below the columns.
-Pages alternate two and three columns; every fourth page is tilted by 1 to 2.5 degrees. The ground truth
-is the text as a person reads it: the title, each column top to bottom from the left, the table row by
-row, cells left to right; one line of text per printed line. Writes DIR/images/*.png and DIR/labels.jsonl
-(``{"image", "width", "height", "layout", "text"}``); the same seed gives the same pages (and fonts).
-Fonts are the ones shared/tools/synth_docs.py uses (its ``FontBank``: Noto Sans/Serif CJK SC, WenQuanYi
-Micro Hei from the Debian packages); where those are not installed, Noto Sans CJK from the
-``cvttf-notosanscjk-regular`` wheel the tests draw with. The Chinese sentences and English words are
-synth_docs.py's corpus.
+Each page has a full-width title, then two or three columns of paragraphs (Chinese or English, a
+paragraph in one language each) with a figure (an empty framed box and its caption) in one column, and a
+full-width table (a header and rows of a label, a quantity, a price and an amount) above or below the
+columns. Pages alternate two and three columns; on every third page the columns' lines are out of step
+(each column starts lower by up to a line and has its own line spacing); every fourth page is tilted by 1
+to 2.5 degrees. The ground truth is the text as a person reads it: the title, each column top to bottom
+from the left, the table row by row, cells left to right; one line of text per printed line. Writes
+DIR/images/*.png and DIR/labels.jsonl (``{"image", "width", "height", "layout", "text"}``); the same seed
+gives the same pages (and fonts). Fonts are the ones shared/tools/synth_docs.py uses (its ``FontBank``:
+Noto Sans/Serif CJK SC, WenQuanYi Micro Hei from the Debian packages); where those are not installed,
+Noto Sans CJK from the ``cvttf-notosanscjk-regular`` wheel the tests draw with. The Chinese sentences and
+English words are synth_docs.py's corpus.
 """
 
 from __future__ import annotations
@@ -103,9 +104,11 @@ def paragraph(rng: random.Random, corpus: Corpus, chinese: bool) -> tuple[list[s
     return words, " "
 
 
-def column(page: Page, corpus: Corpus, x: int, width: int, top: int, bottom: int, figure: bool) -> None:
-    """Paragraphs (and a figure, if asked) from ``top`` down to ``bottom`` in a column at ``x``."""
-    rng, step = page.rng, int(page.size * 1.55)
+def column(page: Page, corpus: Corpus, x: int, width: int, top: int, bottom: int, figure: bool,
+           spacing: float = 1.55) -> None:
+    """Paragraphs (and a figure, if asked) from ``top`` down to ``bottom`` in a column at ``x``, lines
+    ``spacing`` font sizes apart."""
+    rng, step = page.rng, int(page.size * spacing)
     y, placed = top, not figure
     while True:
         if not placed and y > top + (bottom - top) * rng.uniform(0.1, 0.4):
@@ -166,6 +169,8 @@ def render(seed: int, index: int, bank: FontBank | WheelFonts) -> tuple[Image.Im
     title_size = rng.choice((34, 38, 42))
     title = corpus.fill(rng.choice(sentences.NOTICE_TITLES)) if rng.random() < 0.6 else \
         f"{corpus.company_en()} {rng.choice(lexicon.ENGLISH_WORDS)} Report"
+    while page.font(title_size).getlength(title) > WIDTH - 2 * MARGIN:  # a title on the page
+        title_size -= 2
     x = (WIDTH - page.font(title_size).getlength(title)) / 2 if rng.random() < 0.5 else MARGIN
     page.text(x, MARGIN, title, title_size)
     y = MARGIN + int(title_size * 2.2)
@@ -176,8 +181,11 @@ def render(seed: int, index: int, bank: FontBank | WheelFonts) -> tuple[Image.Im
     width = (WIDTH - 2 * MARGIN - (count - 1) * gutter) // count
     bottom = HEIGHT - MARGIN - (0 if table_first else 330)
     figure_in = rng.randrange(count)
+    ragged = index % 3 == 1  # the columns' lines out of step with each other
     for k in range(count):
-        column(page, corpus, MARGIN + k * (width + gutter), width, y, bottom, figure=k == figure_in)
+        top = y + (rng.randint(0, page.size) if ragged else 0)
+        spacing = rng.uniform(1.45, 1.75) if ragged else 1.55
+        column(page, corpus, MARGIN + k * (width + gutter), width, top, bottom, k == figure_in, spacing)
     if not table_first:
         table(page, corpus, bottom + 30)
     image, layout = page.image, f"{count}-column"
