@@ -1,6 +1,7 @@
 """The OCR engine: decode -> enhancement policy -> detection -> line crops -> page orientation (the page
 turned upright and detected again if it was not) -> optional line orientation -> recognition -> slivers of
-cut-off lines at the border dropped -> boxes back in the upload's coordinates.
+cut-off lines at the border dropped -> segments, words and characters (``ocrq.ocr.words``) -> reading
+order and blocks on the upright page (``ocrq.ocr.layout``) -> boxes back in the upload's coordinates.
 
 One ``OcrEngine`` holds the loaded models; a worker process builds it once and calls ``run`` per job.
 ``enhance`` picks the policy between the stages (``ocrq.ocr.policies``): ``off`` nothing, ``seed`` the
