@@ -124,7 +124,7 @@ def body_options(request: Request, settings: Settings) -> dict[str, Any]:
 
 
 def read_options(request: Request, settings: Settings, model: type[PredictOptions] = JobOptions,
-                 files: tuple[str, ...] = (FIELD,)) -> dict[str, str]:
+                 files: tuple[str, ...] = (FIELD,)) -> dict[str, Any]:
     """Job options from the body (form fields, JSON members) or the query string, validated by ``model``
     (common/schemas.py): ``JobOptions`` for a job or a batch, ``PredictOptions`` (enhance only) for
     ``/ocr/predict``. ``files``: the file fields the endpoint takes. With OCRQ_STRICT_OPTIONS (the
@@ -140,7 +140,7 @@ def read_options(request: Request, settings: Settings, model: type[PredictOption
         refuse_unknown(query, known, "query parameter")
     # Both places are checked: a bad value is refused wherever it is, and the body wins over the query.
     given, asked = model.parse(_options_only(body, known)), model.parse(_options_only(query, known))
-    options: dict[str, str] = {"enhance": given.enhance or asked.enhance or settings.enhance_default}
+    options: dict[str, Any] = {"enhance": given.enhance or asked.enhance or settings.enhance_default}
     if isinstance(given, JobOptions) and isinstance(asked, JobOptions):
         options["priority"] = given.priority or asked.priority or "normal"
         tag = given.tag or asked.tag
@@ -149,6 +149,9 @@ def read_options(request: Request, settings: Settings, model: type[PredictOption
         callback = given.callback_url or asked.callback_url
         if callback:
             options["callback_url"] = check_callback(callback, settings)
+        chars = given.chars if given.chars is not None else asked.chars
+        if chars:  # absent unless asked for, as the result's characters are
+            options["chars"] = True
     fault = body.get("fault") or query.get("fault")
     if isinstance(fault, str) and fault and settings.fault_injection:  # test-only (README)
         options["fault"] = fault[:40]

@@ -69,7 +69,13 @@ class PredictOptions(BaseModel):
 
 class JobOptions(PredictOptions):
     """Options of `POST /v1/jobs` and `POST /v1/batches`: those of `/ocr/predict`, and what only an
-    asynchronous job can use (a priority in the queue, a tag to echo, a webhook)."""
+    asynchronous job can use (a priority in the queue, a tag to echo, a webhook, characters)."""
+
+    chars: bool | None = Field(
+        default=None, examples=[True],
+        description="Each line's characters (`chars`: text, confidence, box), not only its words, in the "
+                    "result: large, so only when asked. `true` or `false`; default `false`.",
+    )
 
     priority: Priority | None = Field(
         default=None, examples=["high"],
@@ -191,14 +197,42 @@ class ErrorResponse(Response):
     error: ErrorBody
 
 
-class Line(Response):
-    """One recognised text line."""
+BOX_DESCRIPTION = ("4 corners in the image's pixels as uploaded, clockwise from the text's own top-left "
+                   "corner (on a turned page, not the image's)")
+
+
+class Word(Response):
+    """A word of a line (or one character of it): Latin letters, digits and punctuation between spaces;
+    each CJK character a word of its own. Placed by the recogniser's own alignment, along its line."""
 
     text: str
+    confidence: float = Field(ge=0, le=1, description="A word's: the mean of its characters' recognition "
+                                                      "probabilities; a character's: its own")
+    box: list[Point] = Field(min_length=4, max_length=4, description=BOX_DESCRIPTION + "; a part of the "
+                             "line's box, so it follows a tilted line")
+
+
+class LineBox(Response):
+    text: str
     confidence: float = Field(ge=0, le=1)
-    box: list[Point] = Field(min_length=4, max_length=4,
-                             description="4 corners in the image's pixels as uploaded, clockwise from the "
-                                         "text's own top-left corner (on a turned page, not the image's)")
+    box: list[Point] = Field(min_length=4, max_length=4, description=BOX_DESCRIPTION)
+
+
+class Line(LineBox):
+    """One recognised text line, its words, and its characters when the job asked (`chars=true`)."""
+
+    words: list[Word] = Field(default_factory=list, description="In reading order; spaces are not words. "
+                              "Always given (a default only for results stored by an older version)")
+    chars: list[Word] | None = Field(default=None, description="Every character but spaces, in reading "
+                                     "order; only when the job's `chars` option is true (absent otherwise)")
+
+
+class Block(Response):
+    """Lines that belong together (a paragraph, a title, a table), in reading order."""
+
+    box: list[Point] = Field(min_length=4, max_length=4, description="The block's lines' axis-aligned "
+                             "bounding box in the image as uploaded, clockwise from its top-left")
+    lines: list[int] = Field(description="Indices into the result's `lines`, in reading order")
 
 
 class OcrResult(Response):
@@ -206,12 +240,15 @@ class OcrResult(Response):
 
     width: int = Field(ge=0, description="of the image as decoded (EXIF orientation applied)")
     height: int = Field(ge=0)
-    text: str = Field(description="The lines' text joined by newlines")
+    text: str = Field(description="The lines in reading order: a newline between the lines of a block, "
+                                  "a blank line between blocks")
     enhance: EnhanceMode = Field(description="The enhancement mode that ran")
     angle: Literal[0, 90, 180, 270] = Field(
         default=0, description="The clockwise rotation (degrees) that made the page upright before it was "
                                "read; boxes are in the image as uploaded all the same")
-    lines: list[Line]
+    lines: list[Line] = Field(description="In reading order: columns found, each read top to bottom")
+    blocks: list[Block] = Field(default_factory=list, description="The lines grouped into blocks, in "
+                                                                  "reading order; every line in one")
     timings_ms: dict[str, float] = Field(description="Milliseconds per stage: decode, enhance, det, cls, "
                                                      "rec, retry, onnx, total (stages that ran)")
     model: dict[str, str] = Field(description="The model pack that read it: name, version, …")
@@ -228,9 +265,10 @@ class PageResult(Response):
     page: int = Field(ge=1, description="1-based")
     width: int = Field(ge=0)
     height: int = Field(ge=0)
-    text: str
+    text: str = Field(description="As in a single image's result")
     angle: Literal[0, 90, 180, 270] = Field(default=0, description="As in a single image's result")
-    lines: list[Line]
+    lines: list[Line] = Field(description="As in a single image's result")
+    blocks: list[Block] = Field(default_factory=list, description="As in a single image's result")
     dpi: int | None = Field(default=None, description="The resolution a PDF page was rendered at")
     attempts: int = Field(ge=0)
     worker: PageWorker
@@ -261,6 +299,8 @@ class JobOptionsOut(Response):
 
     enhance: EnhanceMode
     priority: Priority = "normal"
+    chars: bool | None = Field(default=None, description="`true` when asked for (lines carry their "
+                                                         "characters); absent otherwise")
     tag: str | None = Field(default=None, description="As sent; absent when none was")
     callback_url: str | None = Field(default=None, description="As sent; absent when none was")
 
@@ -314,7 +354,7 @@ class JobRemoved(Response):
                     "`deleted`: it had finished, and its record and result are gone")
 
 
-class PredictLine(Line):
+class PredictLine(LineBox):
     page: int | None = Field(default=None, ge=1, description="Documents only: the line's page")
 
 

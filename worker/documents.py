@@ -72,14 +72,15 @@ def ocr_page(self: OcrqTask, job_id: str, page: int) -> str:
         image, dpi = render_page(data, document, page, settings.max_image_pixels,
                                  self.engine.options.working_pixels)
         render_ms = (time.perf_counter() - start) * 1000
-        result = self.engine.run_array(image, enhance=job.options.get("enhance"))
+        result = self.engine.run_array(image, enhance=job.options.get("enhance"),
+                                       chars=bool(job.options.get("chars")))
     engine_result = result.to_dict()
     timings = {"render": round(render_ms, 2), **engine_result["timings_ms"]}
     timings["total"] = round(render_ms + engine_result["timings_ms"].get("total", 0.0), 2)
     record = {
         "page": page, "width": result.width, "height": result.height, "text": result.text,
         "angle": result.angle,
-        "lines": engine_result["lines"], **({"dpi": dpi} if dpi else {}),
+        "lines": engine_result["lines"], "blocks": engine_result["blocks"], **({"dpi": dpi} if dpi else {}),
         "attempts": claim.attempts, "worker": {"node": node, "pid": pid}, "timings_ms": timings,
     }
     head = {"format": document.format, "page_count": document.pages, **({"dpi": document.dpi} if dpi else {}),

@@ -39,7 +39,8 @@ def ocr_job(self: OcrqTask, job_id: str) -> str:
     with self.failing(job_id, job):
         if settings.fault_injection and job.options.get("fault"):
             inject_fault(job.options["fault"])
-        result = self.engine.run(data, enhance=job.options.get("enhance"))
+        result = self.engine.run(data, enhance=job.options.get("enhance"),
+                                 chars=bool(job.options.get("chars")))
     metrics.engine_timings(result.timings_ms)
     written = self.patiently(lambda: jobs.succeed(job_id, result.to_dict()))
     if written:

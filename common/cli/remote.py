@@ -97,7 +97,8 @@ def run_submit(args: argparse.Namespace) -> int:
     if args.out is not None and not args.wait:
         raise Fatal(BAD_INPUT, "--out writes results, which only --wait fetches")
     if fmt in SERVER_FORMATS and several and args.out is None:
-        raise Fatal(BAD_INPUT, f"--format {fmt} writes one document per file: for several files use --out DIR")
+        raise Fatal(BAD_INPUT, f"--format {fmt} writes one document per file: for several files use "
+                               "--out DIR")
     if fmt == "json" and several and args.out is None:
         raise Fatal(BAD_INPUT, "--format json writes one file's result; for several files use jsonl (the "
                                "default), or --out DIR for one file each")

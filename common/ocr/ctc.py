@@ -31,6 +31,7 @@ class Reading:
     positions: tuple[int, ...] = ()
     probabilities: tuple[float, ...] = ()
     columns: int = 0  # the columns that belong to the line (the rest of the input was padding)
+    width_columns: float = 0.0  # the line's width in columns, unrounded: where the crop's right edge falls
 
 
 def class_table(charset: Sequence[str], num_classes: int) -> list[str]:

@@ -5,6 +5,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+VERTICAL = 1.5  # a line this many times taller than wide is vertical text (read top to bottom)
+
+
+def is_vertical(box: np.ndarray) -> bool:
+    """Whether ``crop_line`` reads the (4, 2) ``box`` as vertical text (turned a quarter to read it)."""
+    width = max(np.linalg.norm(box[0] - box[1]), np.linalg.norm(box[2] - box[3]))
+    height = max(np.linalg.norm(box[0] - box[3]), np.linalg.norm(box[1] - box[2]))
+    return bool(round(height) >= VERTICAL * max(round(width), 1))
+
 
 def crop_line(image: np.ndarray, box: np.ndarray) -> np.ndarray:
     """Cut the (4, 2) quadrilateral ``box`` (clockwise from top-left) out of ``image``, upright.
@@ -26,7 +35,7 @@ def crop_line(image: np.ndarray, box: np.ndarray) -> np.ndarray:
         matrix = cv2.getPerspectiveTransform(box, target)
         crop = cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_CUBIC,
                                    borderMode=cv2.BORDER_REPLICATE)
-    if crop.shape[0] >= 1.5 * crop.shape[1]:
+    if crop.shape[0] >= VERTICAL * crop.shape[1]:
         crop = np.rot90(crop)
     return np.ascontiguousarray(crop)
 
@@ -73,28 +82,42 @@ def crop_with_margin(image: np.ndarray, box: np.ndarray, margin: float = 0.25) -
     it is grown by ``margin`` times its height into a border of the page's own background colour.
     """
     h, w = image.shape[:2]
-    x0, y0 = box.min(0)
-    x1, y1 = box.max(0)
-    touching = (x0 <= 0.5, y0 <= 0.5, x1 >= w - 0.5, y1 >= h - 0.5)
+    grown, touching = margin_frame(box, w, h, margin)
     if not any(touching):
         return crop_line(image, box)
-    short = max(1.0, min(float(np.linalg.norm(box[0] - box[3])), float(np.linalg.norm(box[0] - box[1]))))
-    pad = int(np.ceil(margin * short))
-    left, top, right, bottom = (pad if t else 0 for t in touching)
+    left, top, right, bottom = (int(np.ceil(margin * _short_side(box))) if t else 0 for t in touching)
     padded = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT,
                                 value=border_colour(image))
-    grown = box.astype(np.float32) + np.asarray([left, top], np.float32)
+    return crop_line(padded, grown + np.asarray([left, top], np.float32))
+
+
+def margin_frame(box: np.ndarray, width: int, height: int,
+                 margin: float = 0.25) -> tuple[np.ndarray, tuple[bool, ...]]:
+    """The (4, 2) quadrilateral ``crop_with_margin`` cuts out for ``box`` on a (width x height) page, in
+    the page's coordinates (beyond its border where it grew), and which sides (left, top, right, bottom)
+    touched the border. It is ``box`` itself when none did."""
+    x0, y0 = box.min(0)
+    x1, y1 = box.max(0)
+    touching = (x0 <= 0.5, y0 <= 0.5, x1 >= width - 0.5, y1 >= height - 0.5)
+    grown = box.astype(np.float32).copy()
+    if not any(touching):
+        return grown, touching
+    pad = int(np.ceil(margin * _short_side(box)))
     centre = grown.mean(axis=0)
-    for i, (x, y) in enumerate(grown):  # each corner outward on the sides that touched
+    for i, (x, y) in enumerate(box.astype(np.float32)):  # each corner outward on the sides that touched
         if touching[0] and x <= centre[0]:
-            grown[i, 0] = x - left
+            grown[i, 0] = x - pad
         if touching[2] and x > centre[0]:
-            grown[i, 0] = x + right
+            grown[i, 0] = x + pad
         if touching[1] and y <= centre[1]:
-            grown[i, 1] = y - top
+            grown[i, 1] = y - pad
         if touching[3] and y > centre[1]:
-            grown[i, 1] = y + bottom
-    return crop_line(padded, grown)
+            grown[i, 1] = y + pad
+    return grown, touching
+
+
+def _short_side(box: np.ndarray) -> float:
+    return max(1.0, min(float(np.linalg.norm(box[0] - box[3])), float(np.linalg.norm(box[0] - box[1]))))
 
 
 def _is_axis_aligned(box: np.ndarray, tolerance: float = 0.5) -> bool:

@@ -1,6 +1,7 @@
 """The OCR engine: decode -> enhancement policy -> detection -> line crops -> page orientation (the page
 turned upright and detected again if it was not) -> optional line orientation -> recognition -> slivers of
-cut-off lines at the border dropped -> boxes back in the upload's coordinates.
+cut-off lines at the border dropped -> segments, words and characters (``ocrq.ocr.words``) -> reading
+order and blocks on the upright page (``ocrq.ocr.layout``) -> boxes back in the upload's coordinates.
 
 One ``OcrEngine`` holds the loaded models; a worker process builds it once and calls ``run`` per job.
 ``enhance`` picks the policy between the stages (``ocrq.ocr.policies``): ``off`` nothing, ``seed`` the
@@ -23,15 +24,17 @@ from ocrq.ocr.auto import AutoParams
 from ocrq.ocr.ctc import Reading
 from ocrq.ocr.detect import TextDetector
 from ocrq.ocr.enhance import SeedSteps
-from ocrq.ocr.geometry import column_order, edge_fragments
+from ocrq.ocr.geometry import column_order, edge_fragments, is_vertical, margin_frame
+from ocrq.ocr.layout import Layout, LayoutParams, layout
 from ocrq.ocr.models import ModelPack, load_pack, read_charset
 from ocrq.ocr.orient import LineOrienter
 from ocrq.ocr.policies import OffPolicy, PageLines, Timings, make_policy
 from ocrq.ocr.recognize import Recognition, TextRecognizer
-from ocrq.ocr.result import OcrLine, OcrResult
+from ocrq.ocr.result import OcrBlock, OcrLine, OcrResult, OcrWord
 from ocrq.ocr.segments import Segment, SegmentParams, segments
 from ocrq.ocr.session import TimedModel
 from ocrq.ocr.upright import PageOrienter, PageTurn, UprightParams, turn, unturn
+from ocrq.ocr.words import Glyphs, glyphs
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class EngineOptions:
     memory_arena: bool = True  # onnxruntime's CPU arena: faster, but holds each model's peak memory
     split_segments: bool = True  # lines cut where their characters leave a wide gap (ocrq.ocr.segments)
     segment: SegmentParams = SegmentParams()
+    layout: LayoutParams = LayoutParams()
 
 
 class OcrEngine:
@@ -143,19 +147,20 @@ class OcrEngine:
             return [Segment(reading.text, reading.confidence, box)]
         return segments(reading, box, self.options.segment)
 
-    def run(self, data: bytes, enhance: str | None = None) -> OcrResult:
-        """OCR encoded image bytes (JPEG, PNG, BMP, TIFF, WebP, GIF)."""
+    def run(self, data: bytes, enhance: str | None = None, chars: bool = False) -> OcrResult:
+        """OCR encoded image bytes (JPEG, PNG, BMP, TIFF, WebP, GIF); ``chars``: each line's characters
+        too, not only its words."""
         start = time.perf_counter()
         decoded = decode_working(data, self.options.max_image_pixels, self.options.working_pixels)
         decode_ms = (time.perf_counter() - start) * 1000
-        result = self.run_array(decoded.pixels, enhance)
+        result = self.run_array(decoded.pixels, enhance, chars)
         if decoded.scale != 1.0:  # read at a working resolution: boxes and size in the upload's pixels
             result = result.in_upload_pixels(decoded.scale, *decoded.size)
         result.timings_ms["decode"] = round(decode_ms, 2)
         result.timings_ms["total"] = round((time.perf_counter() - start) * 1000, 2)
         return result
 
-    def run_array(self, image: np.ndarray, enhance: str | None = None) -> OcrResult:
+    def run_array(self, image: np.ndarray, enhance: str | None = None, chars: bool = False) -> OcrResult:
         """OCR an (H, W, 3) BGR uint8 image."""
         policy = self.policy(enhance)
         start = time.perf_counter()
@@ -180,19 +185,57 @@ class OcrEngine:
             lines, readings = self._turn_lines(lines, first, readings, policy.seed_resize, times, turned)
         readings = policy.second_look(lines, readings, self.recognizer, times)
         fragments = edge_fragments(lines.boxes, upright)
-        kept: list[OcrLine] = []
+        start_words = time.perf_counter()
+        up_height, up_width = upright.shape[:2]
+        found: list[tuple[Segment, Glyphs, Glyphs]] = []  # boxes in the upright page
         for i, (reading, box, blurred, fragment) in enumerate(
                 zip(readings, lines.boxes, lines.blurred, fragments, strict=True)):
             if fragment or not policy.keeps(reading, blurred):
                 continue
+            frame, _ = margin_frame(box, up_width, up_height)
             for part in self._segments(reading, box, i in turned):
-                if part.text:  # boxes back in the page as uploaded
-                    corners = unturn(part.box[None], page.angle, width, height)[0]
-                    kept.append(OcrLine(part.text, round(part.confidence, 4),
-                                        np.round(corners.astype(np.float64), 1).tolist()))
+                if part.text:
+                    words, characters = glyphs(reading, frame, box, is_vertical(box), i in turned,
+                                               part.first, part.end)
+                    found.append((part, words, characters))
+        order = self._layout(np.asarray([part.box for part, _, _ in found]).reshape(-1, 4, 2), page)
+        position = {line: k for k, line in enumerate(order.order)}
+        kept = [self._line(*found[i], page.angle, width, height, chars) for i in order.order]
+        blocks = [OcrBlock(self._block_box([kept[position[i]] for i in block]),
+                           [position[i] for i in block]) for block in order.blocks]
+        times.since("words", start_words)
         seconds = {**times.seconds, "onnx": times.onnx, "total": time.perf_counter() - start}
         return OcrResult(
             width=width, height=height, lines=kept, enhance=policy.name, angle=page.angle,
             timings_ms={k: round(v * 1000, 2) for k, v in seconds.items()},
-            model=self.describe(),
+            model=self.describe(), blocks=blocks,
         )
+
+    def _layout(self, boxes: np.ndarray, page: PageTurn) -> Layout:
+        """Reading order and blocks of the upright page's (N, 4, 2) line boxes; vertical text keeps its
+        column order (right to left) as one block."""
+        if page.vertical:
+            return Layout(list(range(len(boxes))), [list(range(len(boxes)))] if len(boxes) else [])
+        return layout(boxes, self.options.layout)
+
+    @staticmethod
+    def _line(part: Segment, words: Glyphs, characters: Glyphs, angle: int, width: int, height: int,
+              chars: bool) -> OcrLine:
+        """A line of the result, its boxes back in the page as uploaded."""
+        def back(boxes: np.ndarray) -> list:
+            return np.round(unturn(boxes, angle, width, height).astype(np.float64), 1).tolist()
+
+        def listed(glyphs: Glyphs) -> list[OcrWord]:
+            return [OcrWord(*g) for g in zip(glyphs.texts, glyphs.confidences, back(glyphs.boxes),
+                                             strict=True)]
+
+        return OcrLine(part.text, round(part.confidence, 4), back(part.box[None])[0], listed(words),
+                       listed(characters) if chars else None)
+
+    @staticmethod
+    def _block_box(lines: list[OcrLine]) -> list[list[float]]:
+        """The axis-aligned box of ``lines`` in the page as uploaded, clockwise from its top-left."""
+        points = np.asarray([p for line in lines for p in line.box])
+        (x0, y0), (x1, y1) = points.min(0), points.max(0)
+        return [[float(x0), float(y0)], [float(x1), float(y0)], [float(x1), float(y1)],
+                [float(x0), float(y1)]]

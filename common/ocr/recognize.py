@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -152,5 +152,6 @@ class TextRecognizer:
         end = time.perf_counter()
         if not self.outputs_probabilities:
             output = softmax(output.astype(np.float32), axis=2)
-        length = int(np.ceil(line.shape[1] * output.shape[1] / batch.shape[3]))  # columns of the line
-        return greedy_decode(output, self.table, [length])[0], (start, end)
+        span = line.shape[1] * output.shape[1] / batch.shape[3]  # the line's width in output columns
+        reading = greedy_decode(output, self.table, [int(np.ceil(span))])[0]
+        return replace(reading, width_columns=span), (start, end)

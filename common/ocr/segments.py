@@ -28,11 +28,14 @@ class SegmentParams:
 
 @dataclass(frozen=True)
 class Segment:
-    """A piece of a line: its text, confidence, and (4, 2) box clockwise from its top-left."""
+    """A piece of a line: its text, confidence, and (4, 2) box clockwise from its top-left; the piece is
+    ``reading.text[first:end]`` of the line's reading (end None: to the end)."""
 
     text: str
     confidence: float
     box: np.ndarray
+    first: int = 0
+    end: int | None = None
 
 
 def cut_points(reading: Reading, params: SegmentParams) -> list[int]:
@@ -69,5 +72,5 @@ def segments(reading: Reading, box: np.ndarray, params: SegmentParams) -> list[S
         piece = np.stack([box[0] + lo * top, box[0] + hi * top, box[3] + hi * bottom, box[3] + lo * bottom])
         probabilities = [reading.probabilities[i] for i in inked]
         out.append(Segment(reading.text[first:end].strip(), float(np.mean(probabilities)),
-                           piece.astype(np.float32)))
+                           piece.astype(np.float32), first, end))
     return out

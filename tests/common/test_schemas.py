@@ -8,9 +8,9 @@ import dataclasses
 import pytest
 
 from ocrq.errors import InvalidOption
-from ocrq.ocr.result import OcrLine
+from ocrq.ocr.result import OcrBlock, OcrLine, OcrWord
 from ocrq.ocr.result import OcrResult as EngineResult
-from ocrq.schemas import JobDocument, JobOptions, JobQuery, Line, OcrResult
+from ocrq.schemas import Block, JobDocument, JobOptions, JobQuery, Line, OcrResult, PageResult, Word
 from ocrq.store.jobs import Job
 
 
@@ -25,6 +25,23 @@ def test_every_field_of_the_engine_result_is_in_the_result_schema():
     engine_fields = {f.name for f in dataclasses.fields(EngineResult)} | {"text"}  # text: a property
     assert engine_fields == set(OcrResult.model_fields), "declare the new field in common/schemas.py"
     assert {f.name for f in dataclasses.fields(OcrLine)} == set(Line.model_fields)
+    assert {f.name for f in dataclasses.fields(OcrWord)} == set(Word.model_fields)
+    assert {f.name for f in dataclasses.fields(OcrBlock)} == set(Block.model_fields)
+    # a document's page carries the same reading of its image as a single image's result
+    assert {"text", "lines", "blocks", "angle", "width", "height"} <= set(PageResult.model_fields)
+
+
+def test_characters_are_in_a_result_only_when_asked_for():
+    box = [[0.0, 0.0], [4.0, 0.0], [4.0, 2.0], [0.0, 2.0]]
+    word = OcrWord("ab", 0.9, box)
+    plain = EngineResult(10, 5, [OcrLine("ab", 0.9, box, [word])], "auto",
+                         blocks=[OcrBlock(box, [0])]).to_dict()
+    asked = EngineResult(10, 5, [OcrLine("ab", 0.9, box, [word], [OcrWord("a", 0.9, box)])], "auto",
+                         blocks=[OcrBlock(box, [0])]).to_dict()
+    assert "chars" not in plain["lines"][0] and plain["lines"][0]["words"][0]["text"] == "ab"
+    assert asked["lines"][0]["chars"][0]["text"] == "a"
+    assert "chars" not in OcrResult.model_validate(plain).dump()["lines"][0]
+    assert OcrResult.model_validate(asked).dump()["lines"][0]["chars"][0]["box"] == box
 
 
 def test_a_job_document_keeps_its_declared_fields_only():
@@ -66,5 +83,8 @@ def test_bad_options_are_400_invalid_option_naming_the_field(model, values, name
 
 def test_options_default_and_ignore_what_they_do_not_know():
     assert JobOptions.parse({"other": "x"}).enhance is None
+    assert JobOptions.parse({}).chars is None and JobOptions.parse({"chars": "true"}).chars is True
+    with pytest.raises(InvalidOption):
+        JobOptions.parse({"chars": "maybe"})
     assert JobOptions.parse({"enhance": "seed"}).enhance == "seed"
     assert JobQuery.parse({}).wait == 0 and JobQuery.parse({"wait": "2.5"}).wait == 2.5

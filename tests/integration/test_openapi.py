@@ -66,7 +66,8 @@ def test_the_upload_is_a_binary_image_field_or_the_raw_body(spec):
         <= set(body)
     predict = spec["paths"]["/ocr/predict"]["post"]["requestBody"]["content"]
     assert set(predict) == set(body)
-    assert set(form["schema"]["properties"]) == {"image", "enhance", "priority", "tag", "callback_url"}
+    assert set(form["schema"]["properties"]) == {"image", "enhance", "priority", "tag", "callback_url",
+                                                 "chars"}
     assert set(predict["multipart/form-data"]["schema"]["properties"]) == {"image", "enhance"}  # job-only
 
 

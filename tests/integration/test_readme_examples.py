@@ -7,6 +7,7 @@ replaced; an answer must have every field the README shows (and the status, once
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -60,6 +61,9 @@ def stack(redis_server, tmp_path_factory):
     (files / "b.png").write_bytes(render_png(["Item B 乙"], size=36))
     (files / "scan.pdf").write_bytes(text_pdf(["Scanned page"]))
     (files / "notes.txt").write_text("not an image\n")
+    for folder, text in (("scans/2026", "Scan one 扫描"), ("scans/2026/later", "Scan two"), ("scans", "Top")):
+        (files / folder).mkdir(parents=True, exist_ok=True)
+        (files / folder / "page.png").write_bytes(render_png([text], size=32))
     receiver_code = [body for lang, body in blocks() if lang == "python" and "def ocrq_webhook" in body]
     assert len(receiver_code) == 1
     (files / "hook.py").write_text(receiver_code[0])
@@ -119,6 +123,12 @@ def test_every_integration_example_runs_as_written(stack):
             assert done.returncode == 0, f"{body}\n{done.stderr[-3000:]}"
             ran += 1
             continue
+        lines = [line for line in body.splitlines() if line.strip()]
+        if lines and all(line.startswith("ocrq ") for line in lines):  # the command line's examples
+            for line in lines:
+                run_cli(localised(line, stack, ids), stack)
+                ran += 1
+            continue
         steps = commands(body)
         if not steps:
             assert body.startswith(NOT_REQUESTS) or body.rstrip().endswith("make run") or \
@@ -136,6 +146,17 @@ def test_every_integration_example_runs_as_written(stack):
     wait_for(lambda: "invoice-0042" in hook_log.read_text(), timeout=60)
     assert re.search(r"[0-9a-f-]{36} succeeded invoice-0042", hook_log.read_text())
     assert " 401 " not in hook_log.read_text()
+
+
+def run_cli(line: str, stack: dict) -> None:
+    """An ``ocrq`` example, as a shell runs it, against the test's server (``OCRQ_SERVER``)."""
+    env = {**os.environ, "OCRQ_SERVER": stack["api"],
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run(["bash", "-c", line], cwd=stack["files"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, f"{line}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+    if ">" not in line.split("#")[0] and "--out" not in line:
+        assert done.stdout.strip(), line  # it printed its results (or job ids)
 
 
 def check_output(command: str, shown: str, actual: str, ids: dict[str, str]) -> None:

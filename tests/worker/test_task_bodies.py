@@ -29,6 +29,7 @@ class StandInEngine:
 
     def __init__(self, text: str = "hello", error: BaseException | None = None) -> None:
         self.text, self.error, self.calls = text, error, 0
+        self.chars: list[bool] = []  # the chars option of each call
 
     def _read(self) -> OcrResult:
         self.calls += 1
@@ -38,10 +39,12 @@ class StandInEngine:
         return OcrResult(width=10, height=10, lines=[line], enhance="off", timings_ms={"total": 1.0},
                          model={"name": "stand-in"})
 
-    def run(self, data: bytes, enhance: str | None = None) -> OcrResult:
+    def run(self, data: bytes, enhance: str | None = None, chars: bool = False) -> OcrResult:
+        self.chars.append(chars)
         return self._read()
 
-    def run_array(self, image: Any, enhance: str | None = None) -> OcrResult:
+    def run_array(self, image: Any, enhance: str | None = None, chars: bool = False) -> OcrResult:
+        self.chars.append(chars)
         return self._read()
 
 
@@ -75,6 +78,8 @@ def test_a_job_succeeds_and_a_redelivery_is_skipped(stores):
     assert job.status == "succeeded" and job.result["text"] == "你好 hello" and job.attempts == 1
     assert sent == ["j"]  # it ended the job: its webhook task is sent
     assert ocr_job.run("j") == "finished" and engine.calls == 1 and sent == ["j"]
+    jobs.create("k", b"png", {"enhance": "off", "chars": True})
+    assert ocr_job.run("k") == "succeeded" and engine.chars == [False, True]  # the option reaches the engine
 
 
 @pytest.mark.parametrize(("error", "code"), [

@@ -52,11 +52,13 @@ def test_blurred_low_resolution_jpeg_is_read(engine):
 
 def test_result_dict_has_the_documented_fields(engine):
     data = engine.run(render_png(["Hello 你好"], size=32)).to_dict()
-    assert set(data) >= {"width", "height", "lines", "text", "timings_ms", "model", "enhance"}
+    assert set(data) >= {"width", "height", "lines", "text", "timings_ms", "model", "enhance", "blocks"}
     assert squash(data["text"]) == "Hello你好"
     assert {"det", "rec", "decode", "total", "onnx"} <= set(data["timings_ms"])
     assert data["model"]["name"] == "ppocrv6"
-    assert set(data["lines"][0]) == {"text", "confidence", "box"}
+    assert set(data["lines"][0]) == {"text", "confidence", "box", "words"}  # chars: only when asked
+    assert [w["text"] for w in data["lines"][0]["words"]] == ["Hello", "你", "好"]
+    assert data["blocks"] == [{"box": data["blocks"][0]["box"], "lines": [0]}]
 
 
 def test_blank_page_is_a_valid_empty_result(engine):
