@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -209,6 +210,29 @@ class Client:
         """A succeeded job's result as ``fmt``: ``txt``, ``hocr``, ``xml`` (ALTO) or ``pdf`` (searchable),
         rendered by the server (``GET /v1/jobs/<id>/result.<fmt>``)."""
         return self._request("GET", f"/v1/jobs/{job_id}/result.{fmt}").content
+
+    def jobs(self, status: str | None = None, tag: str | None = None, created_after: str | None = None,
+             created_before: str | None = None, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """This key's jobs, newest first, as summaries (no ``result``: ``job(id)`` reads one), fetched a
+        page at a time as the iteration goes (``GET /v1/jobs``, following ``next``)."""
+        query = {"status": status, "tag": tag, "created_after": created_after,
+                 "created_before": created_before, "limit": page_size}
+        return self._listing("/v1/jobs", "jobs", query)
+
+    def batches(self, status: str | None = None, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """This key's batches, newest first, as summaries (no items: ``get_batch(id)`` reads one)."""
+        return self._listing("/v1/batches", "batches", {"status": status, "limit": page_size})
+
+    def _listing(self, path: str, kind: str, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        link: str | None = path + "?" + urlencode({k: v for k, v in query.items() if v is not None})
+        while link:
+            page = self._request("GET", link).json()
+            yield from page[kind]
+            link = page["next"]
+
+    def delete_batch(self, batch_id: str) -> dict[str, Any]:
+        """Cancel a batch's items that have not ended, delete the rest and the batch: the counts."""
+        return self._request("DELETE", f"/v1/batches/{batch_id}").json()
 
     def job(self, job_id: str, wait: float = 0) -> Job:
         return Job(self, {"job_id": job_id, "status": "unknown"}).refresh(wait)
