@@ -177,6 +177,7 @@ class PageResult(Response):
     dpi: int | None = Field(default=None, description="The resolution a PDF page was rendered at")
     attempts: int = Field(ge=0)
     worker: PageWorker
+    started_at: Timestamp | None = Field(default=None, description="When the worker that read it started")
     timings_ms: dict[str, float]
 
 
