@@ -25,10 +25,10 @@ class TaskDispatcher:
         self.shares = ShareStore(client, cap)
         self.celery = celery
 
-    def admit_job(self, owner: str, job_id: str, priority: str | None, pages: int = 0) -> list[str]:
-        """A stored job joins its owner's line (a document keeps ``pages`` places behind it for its
-        pages); the task ids sent now (it, or older held ones, as far as the owner's cap allows)."""
-        order = self.shares.order(job_id, pages)
+    def admit_job(self, owner: str, job_id: str, priority: str | None) -> list[str]:
+        """A stored job joins its owner's line; the task ids sent now (it, or older held ones, as far as
+        the owner's cap allows)."""
+        order = self.shares.order(job_id)
         return self.send(owner, self.shares.admit(owner, [(job_id, score(priority, order))]))
 
     def admit_pages(self, owner: str, job_id: str, priority: str | None, pages: Sequence[int]) -> list[str]:

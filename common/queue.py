@@ -75,8 +75,7 @@ class JobQueue:
         job = self.store.create(job_id, data, options, owner, document)
         self.quotas.waiting(owner, job_id)
         try:
-            self.dispatcher.admit_job(owner, job_id, options.get("priority", "normal"),
-                                      int((document or {}).get("pages") or 0))
+            self.dispatcher.admit_job(owner, job_id, options.get("priority", "normal"))
         except Exception as exc:  # the broker refused: the job must not exist half-made
             with contextlib.suppress(redis.RedisError):
                 self.dispatcher.shares.unhold(owner, [job_id])

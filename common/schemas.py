@@ -123,6 +123,7 @@ class ErrorBody(Response):
                                   "`unauthorized`, `not_found`, `idempotency_conflict`, "
                                   "`payload_too_large`, `unsupported_image`, "
                                   "`image_too_large`, `undecodable_image`, `queue_full`, "
+                                  "`key_queue_full`, `key_rate_limited`, "
                                   "`service_unavailable`, `timeout`, `worker_lost`, `upload_expired`, …",
                       examples=["unsupported_image"])
     message: str = Field(description="For people; may change between versions")

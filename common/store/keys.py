@@ -21,7 +21,6 @@ WORKERS = f"{PREFIX}workers"
 RECONCILER_LOCK = f"{PREFIX}reconciler"
 # Fair sharing between API keys (ocrq/store/shares.py, ocrq/store/quotas.py).
 SHARE_OWNERS = f"{PREFIX}shares:owners"
-SHARE_ORDER = f"{PREFIX}shares:order"
 WAITING = f"{PREFIX}waiting"
 WORKER_PROCESSES = f"{PREFIX}workers:processes"
 
@@ -104,7 +103,8 @@ class KeySpec:
 KEYS: tuple[KeySpec, ...] = (
     KeySpec("ocrq:job:<id>", "hash", "job (from the end; uploads' TTL before)", "ocrq/store/jobs.py",
             "status, created_at, started_at, finished_at, attempts, options (JSON), owner, worker (the node "
-            "that claimed it), result or error (JSON); a document also format, pages, dpi, pages_done"),
+            "that claimed it), result or error (JSON); a document also format, pages, dpi, pages_done; "
+            "order (its place in its key's line, ocrq/store/shares.py)"),
     KeySpec("ocrq:upload:<id>", "string", "upload", "ocrq/store/jobs.py",
             "the uploaded bytes; deleted when the job ends"),
     KeySpec("ocrq:pages:<id>", "hash", "job", "ocrq/store/pages.py",
@@ -138,8 +138,6 @@ KEYS: tuple[KeySpec, ...] = (
             "the owner's task ids held back over its cap, scored priority rank x 10^15 + submission order"),
     KeySpec(SHARE_OWNERS, "set", "-", "ocrq/store/shares.py",
             "owners with tasks in flight or held (the reconciler's fair-sharing pass reads it)"),
-    KeySpec(SHARE_ORDER, "string", "-", "ocrq/store/shares.py",
-            "the submission counter: a job takes 1 + its pages (its pages are ordered after it)"),
     KeySpec(WAITING, "sorted set", "-", "ocrq/store/quotas.py",
             "``<owner> <job id>`` of every job not started yet (held included), by submission time: what "
             "OCRQ_MAX_QUEUE_DEPTH counts"),

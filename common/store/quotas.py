@@ -30,8 +30,10 @@ if key_max > 0 and mine + n > key_max then return 'key_queue_full' end
 local used = tonumber(redis.call('GET', KEYS[3]) or '0')
 if per_minute > 0 and used + n > per_minute then return 'key_rate_limited' end
 if mine > 0 and redis.call('ZCARD', KEYS[1]) + n > depth then return 'queue_full' end
-redis.call('INCRBY', KEYS[3], n)
-redis.call('EXPIRE', KEYS[3], 2 * 60)
+if per_minute > 0 then
+  redis.call('INCRBY', KEYS[3], n)
+  redis.call('EXPIRE', KEYS[3], 2 * 60)
+end
 return 'ok'
 """
 
@@ -57,7 +59,8 @@ class QuotaStore:
 
     def check(self, owner: str, jobs: int, max_queue_depth: int, key_max_queued: int,
               key_jobs_per_minute: int) -> Verdict:
-        """Whether ``owner`` may submit ``jobs`` more now; if so they are counted in this minute."""
+        """Whether ``owner`` may submit ``jobs`` more now; if so they are counted in this minute (when
+        there is a per-minute limit)."""
         now = time.time()
         minute = int(now // RATE_WINDOW)
         limit = str(self._check(keys=[WAITING, owner_waiting_key(owner), rate_key(owner, minute)],

@@ -21,7 +21,6 @@ import redis
 from ocrq.store.jobs import FINISHED
 from ocrq.store.keys import (
     PENDING,
-    SHARE_ORDER,
     SHARE_OWNERS,
     WORKER_PROCESSES,
     WORKERS,
@@ -32,10 +31,12 @@ from ocrq.store.keys import (
 )
 from ocrq.store.workers import LIVE_PROCESSES, LIVE_SECONDS
 
-# Held tasks are scored rank x ORDER_SPAN + order: every high one before any normal, then by submission
-# (a job takes 1 + its pages from the order counter: page n of a document is ordered right after it).
+# Held tasks are scored rank x ORDER_SPAN + order: every high one before any normal, then by submission.
+# A job's order is the Redis server's clock in microseconds since 2024 (under 10^15 until 2055: the scores
+# stay exact in a double), and page n of a document is ordered n microseconds after it.
 PRIORITY_RANKS = ("high", "normal", "low")
 ORDER_SPAN = 10**15
+ORDER_EPOCH = 1_704_067_200
 
 _PRELUDE = LIVE_PROCESSES + """
 local FLIGHT, HELD, OWNERS, PENDING = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -95,12 +96,12 @@ return release()
 """
 
 
-# KEYS: order counter, job. ARGV: numbers to take. A job's submission order, kept on its record for its
-# pages (they come right after it, in page order).
+# KEYS: job. ARGV: the order epoch. A job's place in line, kept on its record for its pages.
 _ORDER = """
-local first = redis.call('INCRBY', KEYS[1], tonumber(ARGV[1])) - tonumber(ARGV[1]) + 1
-redis.call('HSET', KEYS[2], 'order', first)
-return first
+local now = redis.call('TIME')
+local order = (tonumber(now[1]) - tonumber(ARGV[1])) * 1000000 + tonumber(now[2])
+redis.call('HSET', KEYS[1], 'order', order)
+return order
 """
 
 
@@ -142,12 +143,12 @@ class ShareStore:
         pairs = [(reply[i].decode(), float(reply[i + 1])) for i in range(0, len(reply), 2)]
         return [Released(task, PRIORITY_RANKS[min(2, int(value // ORDER_SPAN))]) for task, value in pairs]
 
-    def order(self, job_id: str, pages: int = 0) -> int:
-        """Job ``job_id``'s place in line: taken once (1 + ``pages`` numbers), then read from its record."""
+    def order(self, job_id: str) -> int:
+        """Job ``job_id``'s place in line: taken when it is first admitted, then read from its record."""
         known = self.redis.hget(job_key(job_id), "order")
         if known:
             return int(known)
-        return int(self._order(keys=[SHARE_ORDER, job_key(job_id)], args=[1 + pages]))
+        return int(self._order(keys=[job_key(job_id)], args=[ORDER_EPOCH]))
 
     def owner_of(self, job_id: str) -> str | None:
         """The owner on the job's record (None: no such job)."""

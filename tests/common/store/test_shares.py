@@ -46,7 +46,7 @@ def test_a_documents_pages_keep_its_place_in_line(jobs):
     shares = ShareStore(jobs.redis, cap=1)
     jobs.create("doc", b"x", {}, document={"format": "pdf", "pages": 3})
     jobs.create("later", b"x", {})
-    base = shares.order("doc", pages=3)
+    base = shares.order("doc")
     assert shares.order("doc") == base  # kept on the record
     assert admit(shares, "", "doc") == ["doc"] and admit(shares, "", "later") == []
     pages = [(f"doc:p{n}", score("normal", base + n)) for n in (1, 2, 3)]
