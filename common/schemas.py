@@ -285,7 +285,7 @@ class Health(Response):
 class Ready(Response):
     status: Literal["ready"]
     workers: int = Field(ge=1, description="Worker nodes whose heartbeat is fresh")
-    queue_depth: int = Field(ge=0, description="Tasks waiting in the queue")
+    queue_depth: int = Field(ge=0, description="Jobs waiting to start (held ones included), all keys")
 
 
 # --- batches (api/batches.py) ---------------------------------------------------------------------
