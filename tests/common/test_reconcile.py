@@ -187,3 +187,22 @@ def test_held_pages_of_a_document_are_not_sent_again_but_a_lost_released_one_is(
     for _ in range(2):
         rec.run_once()
     assert sender.sent == ["doc:p1"] and shares.held("k") == ["doc:p2"]
+
+
+def test_a_missed_release_is_repaired_by_the_pass_with_the_real_sender(store, redis_server):
+    """A process ended a job and died before its task freed the slot: the next pass drops the slot and
+    sends the key's next held job to the broker (kombu's list for its priority)."""
+    from ocrq.config import Settings
+    from ocrq.queue import JobQueue
+
+    queue = JobQueue(Settings(redis_url=redis_server.url.rsplit("/", 1)[0] + "/15", key_in_flight=1))
+    first = queue.submit(b"x", {"priority": "normal"}, owner="k").job_id
+    held = queue.submit(b"x", {"priority": "low"}, owner="k").job_id
+    assert queue.dispatcher.shares.held("k") == [held] and queued_ids(store) == [first]
+    store.redis.delete("ocr")
+    assert store.claim(first, 3, "node-a").should_run and store.succeed(first, {"text": ""})
+    rec = Reconciler(queue.store, queue.broker, queue.workers, queue, "node-a", interval=1)
+    report = rec.run_once()
+    assert report.landed == [first] and report.released == [held]
+    assert queued_ids(store, "ocr.low") == [held]
+    assert queue.dispatcher.shares.in_flight("k") == {held} and queue.dispatcher.shares.held("k") == []
