@@ -180,13 +180,6 @@ class ShareStore:
         scores = self.redis.zmscore(held_key(owner), list(task_ids)) if task_ids else []
         return {task for task, value in zip(task_ids, scores, strict=True) if value is not None}
 
-    def held_count(self) -> int:
-        """Tasks held for every owner together."""
-        with self.redis.pipeline(transaction=False) as pipe:
-            for owner in self.owners():
-                pipe.zcard(held_key(owner))
-            return sum(int(n) for n in pipe.execute())
-
     def unhold(self, owner: str, task_ids: Iterable[str]) -> None:
         """Take ``task_ids`` out of ``owner``'s held queue (a canceled job's): they will not be sent."""
         ids = list(task_ids)

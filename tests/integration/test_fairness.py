@@ -138,7 +138,7 @@ def test_held_jobs_are_released_after_a_worker_process_is_killed_mid_task(settle
     jobs = [submit(client, BETA, render_png([f"Kill {n + 2}"], size=20), fault="sleep:1")["job_id"]
             for n in range(6)]
     owner = queue.store.get(jobs[0]).owner
-    wait_for(lambda: read(client, BETA, jobs[0])["status"] == "running", timeout=20)
+    wait_for(lambda: all(read(client, BETA, j)["status"] == "running" for j in jobs[:PROCESSES]), timeout=20)
     assert len(queue.dispatcher.shares.held(owner)) >= 3
     worker.kill_child()  # mid-task: Celery hands its job back, the slot stays taken until it returns
     documents = [read(client, BETA, job_id, wait=60) for job_id in jobs]
