@@ -207,3 +207,34 @@ def test_a_batch_is_checked_once_for_all_its_files(limited):
                            headers={"X-API-Key": ALPHA})
     assert accepted.status_code == 202 and accepted.get_json()["total"] == 2
     assert refused(post(client, ALPHA), "key_queue_full") == 5
+
+
+def test_with_a_cap_above_the_processes_the_bound_is_the_cap(redis_server, settings, tmp_path):
+    """OCRQ_KEY_IN_FLIGHT=4 with 2 processes: 2 of A's tasks run and 2 wait in the broker, ahead of B's
+    job, which therefore starts after some, and at most W = 4, further A starts."""
+    url = redis_server.url.rsplit("/", 1)[0] + "/14"
+    redis.Redis.from_url(url).flushdb()
+    worker = WorkerProcess(url, tmp_path / "worker.log", concurrency=PROCESSES,
+                           OCRQ_KEY_IN_FLIGHT="4").start()
+    try:
+        app = create_app(settings.model_copy(update={"redis_url": url, "api_keys": f"{ALPHA},{BETA}",
+                                                      "key_in_flight": 4}))
+        client, queue = app.test_client(), app.extensions["ocrq.queue"]
+        warm = [submit(client, BETA, render_png(["Warm"], size=20))["job_id"] for _ in range(PROCESSES)]
+        assert all(read(client, BETA, job_id, wait=60)["status"] == "succeeded" for job_id in warm)
+        alpha = [submit(client, ALPHA, render_png(["Alpha 8"], size=20), fault="sleep:0.3")["job_id"]
+                 for _ in range(40)]
+        owner = queue.store.get(alpha[0]).owner
+        wait_for(lambda: sum(read(client, ALPHA, j)["status"] == "running" for j in alpha) == PROCESSES)
+        assert len(queue.dispatcher.shares.in_flight(owner)) == 4 and queue.depths()["ocr"] >= 1
+        done = read(client, BETA, submit(client, BETA, render_png(["Beta 44"], size=20))["job_id"], wait=30)
+        assert done["status"] == "succeeded"
+        jobs = [read(client, ALPHA, job_id) for job_id in alpha]
+        cancel_all(client, ALPHA, [j["job_id"] for j in jobs if j["status"] in ("queued", "running")])
+        started = [j["started_at"] for j in jobs if j["started_at"]]
+        further = [s for s in started if done["created_at"] < s < done["started_at"]]
+        print(f"cap 4, 2 processes: alpha jobs started between beta's submission and start: {len(further)}")
+        assert 1 <= len(further) <= 4
+    finally:
+        worker.stop()
+        redis.Redis.from_url(url).flushdb()
