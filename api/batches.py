@@ -104,7 +104,7 @@ def _digest(upload: FileStorage) -> bytes:
 def _store_batch(files: list[FileStorage], options: dict[str, str], settings: Settings) -> Response:
     """Store and enqueue every file that can be a job, then the batch record: the 202 answer."""
     queue, owner = context.queue(), context.owner()
-    queue.check_depth()  # once, before anything is stored: a batch is accepted whole or not at all
+    queue.check_limits(owner, len(files))  # once, before anything is stored: accepted whole or not at all
     items: list[BatchItem] = []
     try:
         for index, upload in enumerate(files):
@@ -126,7 +126,7 @@ def _store_batch(files: list[FileStorage], options: dict[str, str], settings: Se
         for item in items:
             if item.job_id:  # undone, not ended: no webhook for these
                 with contextlib.suppress(redis.RedisError):
-                    context.store().cancel(item.job_id, owner, notify=False)
+                    queue.cancel(item.job_id, owner, notify=False)
         raise
     link = url_for("batches.get_batch", batch_id=batch.batch_id)
     status = overall_status(["queued" if item.job_id else "failed" for item in items])

@@ -53,7 +53,8 @@ def too_large(limit: int):
 def register(app: Flask) -> None:
     @app.errorhandler(OcrqError)
     def _ocrq_error(exc: OcrqError):
-        headers = {"Retry-After": "5"} if exc.http_status in (429, 503) else {}
+        retry_after = str(getattr(exc, "retry_after", 5))  # a QueueFull says how long its limit lasts
+        headers = {"Retry-After": retry_after} if exc.http_status in (429, 503) else {}
         if exc.http_status in (408, 413):
             headers["Connection"] = "close"  # the rest of the body was not read: do not reuse the connection
         return error_response(exc.http_status, exc.code, exc.message, headers)

@@ -43,7 +43,9 @@ ERRORS = {
     415: "`unsupported_image`: not JPEG, PNG, BMP, TIFF, WebP, GIF or PDF",
     422: "`image_too_large` (more pixels than `OCRQ_MAX_IMAGE_PIXELS`, from the header), "
          "`undecodable_image`; for a document `too_many_pages`, `encrypted_document`, `undecodable_document`",
-    429: "`queue_full`: more than `OCRQ_MAX_QUEUE_DEPTH` jobs waiting (with `Retry-After`)",
+    429: "`key_queue_full` (this API key has `OCRQ_KEY_MAX_QUEUED` jobs waiting), `key_rate_limited` (it "
+         "submitted `OCRQ_KEY_JOBS_PER_MINUTE` this minute), `queue_full` (`OCRQ_MAX_QUEUE_DEPTH` jobs "
+         "waiting on the server, this key's among them); with `Retry-After`",
     503: "`service_unavailable`: Redis is unreachable (with `Retry-After`)",
 }
 REQUEST_ID_HEADER = {"description": "The request's `X-Request-Id` as sent (1-128 visible ASCII "

@@ -54,7 +54,14 @@ class Settings(BaseSettings):
     # A succeeded job keeps its upload as long as its result (OCRQ_JOB_TTL_SECONDS), for the searchable
     # PDF and the page images; off: the upload goes when the job ends (Redis holds only the results).
     keep_uploads: bool = True
+    # Jobs waiting (not started; held ones included) on the whole server: a memory bound, which refuses
+    # only keys that have jobs waiting already (README, Fair sharing).
     max_queue_depth: int = Field(default=1000, ge=1)
+    # Fair sharing between API keys (ocrq/store/shares.py): tasks in flight per key (a document's pages
+    # count one each); 0: the OCR processes of the live worker nodes, so one key alone keeps them busy.
+    key_in_flight: int = Field(default=0, ge=0)
+    key_max_queued: int = Field(default=0, ge=0)  # jobs waiting per key; 0: no limit of its own
+    key_jobs_per_minute: int = Field(default=0, ge=0)  # jobs submitted per key per minute; 0: no limit
     max_attempts: int = Field(default=3, ge=1)
     task_soft_time_limit: int = Field(default=120, ge=1)
     task_time_limit: int = Field(default=150, ge=1)

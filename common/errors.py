@@ -101,8 +101,15 @@ class TooManyPages(OcrqError):
 
 
 class QueueFull(OcrqError):
+    """Too many jobs waiting (``queue_full``: the server's bound; ``key_queue_full``: the API key's), or
+    the key submitted too many this minute (``key_rate_limited``); answered with Retry-After."""
+
     code = "queue_full"
     http_status = 429
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after: int = 5) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
 
 
 class ServiceUnavailable(OcrqError):

@@ -18,7 +18,13 @@ looks at the jobs pending for longer than one interval and the webhooks due for 
 - received by a node that is not live, not claimed yet: handed back (``restore``) at once;
 - with no message in a queue nor held by a worker, in two passes in a row (a message is in neither for an
   instant while a worker fetches it): sent again;
-- finished or expired: dropped from the pending set.
+- finished or expired: dropped from the pending set;
+- held over its API key's cap (ocrq/store/shares.py): not lost, left alone (a held job is scored +inf in
+  the pending set, a held page is skipped).
+
+And for fair sharing, each pass: an owner's in-flight entries whose task has ended are dropped (its
+process died before it freed its slot), an owner with held tasks and room gets them released (its last
+release was missed), and jobs no longer waiting leave the waiting counts (ocrq/store/quotas.py).
 
 Sending again is safe: a claim skips a finished job or page and counts every delivery (a job that keeps
 ending its task without ending itself fails after OCRQ_MAX_ATTEMPTS, ``worker_lost``), a result is written
@@ -48,6 +54,8 @@ from ocrq.store import (
     WorkerRegistry,
 )
 from ocrq.store.keys import RECONCILER_LOCK
+from ocrq.store.quotas import QuotaStore
+from ocrq.store.shares import ShareStore
 from ocrq.store.workers import Lease
 from ocrq.tasks import page_task_id, webhook_task_id
 
@@ -63,14 +71,19 @@ class TaskSender(Protocol):
 
     def enqueue_webhook(self, job_id: str) -> None: ...
 
+    def release(self, owner: str) -> list[str]: ...
+
 
 @dataclass
 class Pass:
-    """What one pass did, by task id: sent again, handed back from a dead node, dropped as finished."""
+    """What one pass did, by task id: sent again, handed back from a dead node, dropped as finished;
+    released from an owner's held queue, and in-flight entries dropped because their task had ended."""
 
     sent: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
     forgotten: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+    landed: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -90,6 +103,8 @@ class Reconciler:
         self.jobs = jobs
         self.pages = PageStore(jobs.redis, jobs.job_ttl)
         self.outbox = WebhookOutbox(jobs.redis)
+        self.shares = ShareStore(jobs.redis)
+        self.quotas = QuotaStore(jobs.redis)
         self.broker = broker
         self.workers = workers
         self.sender = sender
@@ -105,6 +120,7 @@ class Reconciler:
             self._suspects.clear()
             return done
         since = time.time() - self.interval
+        self._share(done, since)
         stale, due = self.jobs.stale(since), self.outbox.overdue(since)
         if not stale and not due:
             self._suspects.clear()
@@ -116,9 +132,13 @@ class Reconciler:
                 self.jobs.forget(job_id)
                 done.forgotten.append(job_id)
             elif job.status == "running" and job.pages and not job.worker:
-                # a document whose pages were all sent: each page is watched on its own
-                for state in self.pages.unfinished(job_id, job.pages):
+                # a document whose pages were all sent (or held): each page is watched on its own
+                unfinished = self.pages.unfinished(job_id, job.pages)
+                held = self.shares.held_among(job.owner, [page_task_id(job_id, s.page) for s in unfinished])
+                for state in unfinished:
                     page = state.page
+                    if page_task_id(job_id, page) in held:
+                        continue
                     if self._watch(page_task_id(job_id, page), state.node, look, done,
                                    partial(self.sender.enqueue_page, job_id, page)):
                         self.pages.release(job_id, page)
@@ -132,6 +152,21 @@ class Reconciler:
                         partial(self.sender.enqueue_webhook, job_id))
         self._suspects = look.suspects
         return done
+
+    def _share(self, done: Pass, since: float) -> None:
+        """Fair sharing's repairs: free the slots of tasks that ended without freeing them, release what
+        an owner has room for, and drop from the waiting counts the jobs that started or ended."""
+        for owner in self.shares.owners():
+            flight = sorted(self.shares.in_flight(owner))
+            landed = [t for t, ended in zip(flight, self.shares.ended(flight), strict=True) if ended]
+            self.shares.land(owner, landed)
+            done.landed += landed
+            released = self.sender.release(owner)
+            if released:
+                log.info("%d held task(s) of %s released (room was left)", len(released),
+                         owner or "the open API")
+            done.released += released
+        self.quotas.tidy(since)
 
     def _watch(self, task_id: str, claimed_by: str, look: _Look, done: Pass,
                send: Callable[[], None]) -> bool:

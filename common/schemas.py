@@ -186,6 +186,7 @@ class ErrorBody(Response):
                                   "`unauthorized`, `not_found`, `idempotency_conflict`, "
                                   "`payload_too_large`, `unsupported_image`, "
                                   "`image_too_large`, `undecodable_image`, `queue_full`, "
+                                  "`key_queue_full`, `key_rate_limited`, "
                                   "`service_unavailable`, `timeout`, `worker_lost`, `upload_expired`, …",
                       examples=["unsupported_image"])
     message: str = Field(description="For people; may change between versions")
@@ -272,6 +273,7 @@ class PageResult(Response):
     dpi: int | None = Field(default=None, description="The resolution a PDF page was rendered at")
     attempts: int = Field(ge=0)
     worker: PageWorker
+    started_at: Timestamp | None = Field(default=None, description="When the worker that read it started")
     timings_ms: dict[str, float]
 
 
@@ -393,7 +395,7 @@ class Health(Response):
 class Ready(Response):
     status: Literal["ready"]
     workers: int = Field(ge=1, description="Worker nodes whose heartbeat is fresh")
-    queue_depth: int = Field(ge=0, description="Tasks waiting in the queue")
+    queue_depth: int = Field(ge=0, description="Jobs waiting to start (held ones included), all keys")
 
 
 # --- batches (api/batches.py) ---------------------------------------------------------------------

@@ -29,9 +29,11 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from ocrq import logs
 from ocrq.config import Settings, get_settings
+from ocrq.dispatch import TaskDispatcher
 from ocrq.errors import OcrqError
 from ocrq.store import BrokerView, Job, JobStore, PageStore, connect
-from ocrq.tasks import WORKER_QUEUES
+from ocrq.store.quotas import QuotaStore
+from ocrq.tasks import OCR_TASK, PAGE_TASK, WORKER_QUEUES
 from ocrq.webhooks import WebhookDelivery, send_webhook
 from ocrq.worker import metrics
 
@@ -84,6 +86,14 @@ class OcrqTask(Task):
         return BrokerView(self.jobs.redis, WORKER_QUEUES, self.settings.visibility_timeout)
 
     @cached_property
+    def dispatcher(self) -> TaskDispatcher:
+        return TaskDispatcher(self.jobs.redis, self.app, self.settings.key_in_flight)
+
+    @cached_property
+    def quotas(self) -> QuotaStore:
+        return QuotaStore(self.jobs.redis)
+
+    @cached_property
     def delivery(self) -> WebhookDelivery:
         return WebhookDelivery(self.settings, self.jobs)
 
@@ -106,7 +116,7 @@ class OcrqTask(Task):
             OcrqTask._engine = engine
         return OcrqTask._engine
 
-    # --- around every run: log context, and the reservation it no longer needs ---
+    # --- around every run: log context, the reservation it no longer needs, its key's next task ---
 
     def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
         job_id = (kwargs or {}).get("job_id") or (args[0] if args else None)
@@ -122,6 +132,12 @@ class OcrqTask(Task):
             self.broker.release(task_id)
         except redis.RedisError:  # it expires on its own
             pass
+        if self.name in (OCR_TASK, PAGE_TASK) and args and isinstance(args[0], str):
+            try:  # its slot is free: the owner's next held task goes (else the reconciler sends it)
+                self.dispatcher.task_returned(args[0], task_id)
+            except Exception as exc:
+                log.warning("job %s: next held task not released (%s); the reconciler will",
+                            args[0], type(exc).__name__)
         logs.clear_context()
 
     # --- helpers of the task bodies ---

@@ -17,7 +17,8 @@ import time
 
 from ocrq.documents import DocumentInfo, render_page
 from ocrq.store import Job
-from ocrq.tasks import PAGE_TASK, SEND_RETRY_POLICY, page_task_id, queue_for
+from ocrq.store.lua import now_iso
+from ocrq.tasks import PAGE_TASK
 from ocrq.worker import metrics
 from ocrq.worker.base import OcrqTask
 from ocrq.worker.celery_app import app
@@ -27,21 +28,19 @@ log = logging.getLogger("ocrq.worker")
 
 
 def split_document(task: OcrqTask, job: Job) -> str:
-    """``ocrq.ocr`` for a claimed document: send a task for every page without a result, then let the
-    pages carry the job (from then on the reconciler watches each page, not this node)."""
+    """``ocrq.ocr`` for a claimed document: admit a task for every page without a result (sent as far as
+    its key's cap allows, held after that), then let the pages carry the job (from then on the reconciler
+    watches each page, not this node)."""
     job_id, pages = job.job_id, task.pages
     if not task.patiently(lambda: task.jobs.has_upload(job_id)):
         raise task.upload_expired(job_id, job)
     total = int((job.document or {})["pages"])
     todo = [state.page for state in task.patiently(lambda: pages.unfinished(job_id, total))]
-    queue = queue_for(job.options.get("priority"))  # the job's priority is its pages'
-    try:
-        for page in todo:  # in page order: the queue is FIFO, so the first pages are read first
-            task.app.send_task(PAGE_TASK, args=[job_id, page], task_id=page_task_id(job_id, page),
-                               queue=queue, retry=True, retry_policy=SEND_RETRY_POLICY)
+    try:  # in page order, at the job's priority and place in its key's line
+        task.dispatcher.admit_pages(job.owner, job_id, job.options.get("priority"), todo)
     finally:  # even if the broker failed half-way: the reconciler then re-sends the missing pages
         task.patiently(lambda: pages.split_done(job_id))
-    log.info("job %s: %d page tasks sent (%d pages)", job_id, len(todo), total)
+    log.info("job %s: %d page tasks admitted (%d pages)", job_id, len(todo), total)
     return "split"
 
 
@@ -54,6 +53,7 @@ def ocr_page(self: OcrqTask, job_id: str, page: int) -> str:
         log.warning("job %s: page task with a page that is not a number, skipped", job_id)
         return "invalid"
     claim = self.patiently(lambda: pages.claim(job_id, page, settings.max_attempts, node, pid))
+    started_at = now_iso()
     if claim.verdict == "exhausted":  # the claim failed the whole document
         raise self.exhausted(job_id, settings.max_attempts)
     if not claim.should_run:
@@ -81,7 +81,8 @@ def ocr_page(self: OcrqTask, job_id: str, page: int) -> str:
         "page": page, "width": result.width, "height": result.height, "text": result.text,
         "angle": result.angle,
         "lines": engine_result["lines"], "blocks": engine_result["blocks"], **({"dpi": dpi} if dpi else {}),
-        "attempts": claim.attempts, "worker": {"node": node, "pid": pid}, "timings_ms": timings,
+        "attempts": claim.attempts, "worker": {"node": node, "pid": pid}, "started_at": started_at,
+        "timings_ms": timings,
     }
     head = {"format": document.format, "page_count": document.pages, **({"dpi": document.dpi} if dpi else {}),
             "enhance": result.enhance, "model": result.model}

@@ -32,12 +32,13 @@ def _load_engine_after_fork(**_: object) -> None:
         log.info("no OCR queue in OCRQ_WORKER_QUEUES: no model loaded (pid %d)", os.getpid())
 
 
-def _heartbeat(hostname: str) -> None:
-    """Report this node alive every HEARTBEAT_SECONDS until shutdown (/readyz and the reconciler read it)."""
+def _heartbeat(hostname: str, processes: int) -> None:
+    """Report this node alive, with its OCR processes, every HEARTBEAT_SECONDS until shutdown (/readyz and
+    the reconciler read it; the processes size each API key's default cap, ocrq/store/shares.py)."""
     registry = WorkerRegistry(connect(get_settings()))
     while not _stop.is_set():
         try:
-            registry.beat(hostname)
+            registry.beat(hostname, processes)
         except Exception as exc:  # Redis restarting: keep trying, never kill the worker over it
             log.warning("heartbeat failed: %s", type(exc).__name__)
         _stop.wait(HEARTBEAT_SECONDS)
@@ -80,7 +81,12 @@ def _note_reservation(request: Any = None, **_: object) -> None:
 @worker_ready.connect
 def _start_heartbeat(sender: object = None, **_: object) -> None:
     hostname = getattr(sender, "hostname", None) or socket.gethostname()
-    threading.Thread(target=_heartbeat, args=(hostname,), name="ocrq-heartbeat", daemon=True).start()
+    settings = get_settings()
+    pool = getattr(getattr(sender, "controller", None), "concurrency", None)  # the pool's real size
+    processes = (pool or settings.worker_concurrency or os.cpu_count() or 1) \
+        if consumes_ocr(settings.worker_queues) else 0
+    threading.Thread(target=_heartbeat, args=(hostname, int(processes)), name="ocrq-heartbeat",
+                     daemon=True).start()
     threading.Thread(target=_reconcile, args=(hostname,), name="ocrq-reconciler", daemon=True).start()
 
 

@@ -31,6 +31,8 @@ def ocr_job(self: OcrqTask, job_id: str) -> str:
         log.info("job %s skipped: %s", job_id, claim.verdict)
         return claim.verdict
     job = self.patiently(lambda: jobs.get(job_id))
+    if job is not None:  # started: no longer counted waiting against its key (the reconciler mends a miss)
+        self.patiently(lambda: self.quotas.started(job.owner, job_id))
     if job is not None and job.document:  # a PDF or multi-page TIFF: one task per page
         return split_document(self, job)
     data = self.patiently(lambda: jobs.upload(job_id))

@@ -146,12 +146,13 @@ def exhausted_error(what: str, max_attempts: int) -> str:
 @dataclass(frozen=True)
 class PendingJob:
     """An unfinished job as the reconciler sees it: status (None: the record expired), the node that
-    claimed it ("" if none, or a document whose pages carry it), and its page count (0: an image)."""
+    claimed it ("" if none, or a document whose pages carry it), its page count (0: an image), owner."""
 
     job_id: str
     status: str | None
     worker: str
     pages: int
+    owner: str = ""
 
 
 class JobStore:
@@ -266,11 +267,11 @@ class JobStore:
         ids = [i.decode() for i in found]
         with self.redis.pipeline(transaction=False) as pipe:
             for job_id in ids:
-                pipe.hmget(job_key(job_id), "status", "worker", "pages")
+                pipe.hmget(job_key(job_id), "status", "worker", "pages", "owner")
             rows = pipe.execute() if ids else []
         return [PendingJob(job_id, status.decode() if status else None, worker.decode() if worker else "",
-                           int(pages or 0))
-                for job_id, (status, worker, pages) in zip(ids, rows, strict=True)]
+                           int(pages or 0), owner.decode() if owner else "")
+                for job_id, (status, worker, pages, owner) in zip(ids, rows, strict=True)]
 
     def touch(self, job_id: str) -> None:
         """Restart a pending job's clock (it was just enqueued again)."""

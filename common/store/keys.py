@@ -19,6 +19,10 @@ PENDING = f"{PREFIX}pending"
 WEBHOOKS_DUE = f"{PREFIX}webhooks:due"
 WORKERS = f"{PREFIX}workers"
 RECONCILER_LOCK = f"{PREFIX}reconciler"
+# Fair sharing between API keys (ocrq/store/shares.py, ocrq/store/quotas.py).
+SHARE_OWNERS = f"{PREFIX}shares:owners"
+WAITING = f"{PREFIX}waiting"
+WORKER_PROCESSES = f"{PREFIX}workers:processes"
 
 # kombu's Redis transport (its default names): a list per queue, and the delivered-but-unacknowledged
 # messages with their delivery time. ocrq reads them to find lost tasks and hands back a dead node's.
@@ -67,6 +71,22 @@ def reservation_key(task_id: str) -> str:
     return f"{PREFIX}reserved:{task_id}"
 
 
+def flight_key(owner: str) -> str:
+    return f"{PREFIX}flight:{owner}"
+
+
+def held_key(owner: str) -> str:
+    return f"{PREFIX}held:{owner}"
+
+
+def owner_waiting_key(owner: str) -> str:
+    return f"{PREFIX}waiting:{owner}"
+
+
+def rate_key(owner: str, minute: int) -> str:
+    return f"{PREFIX}rate:{owner}:{minute}"
+
+
 def job_keys(job_id: str) -> list[str]:
     """The KEYS of every script that may end a job, in the order the end-of-job prelude reads them
     (ocrq/store/lua.py): job, upload, events channel, pending set, pages hash, webhooks due."""
@@ -89,7 +109,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("ocrq:job:<id>", "hash", "job (from the end; uploads' TTL before)", "ocrq/store/jobs.py",
             "status, created_at, started_at, finished_at, attempts, options (JSON), owner, worker (the node "
             "that claimed it), result or error (JSON), keep_upload; a document also format, pages, dpi, "
-            "pages_done"),
+            "pages_done; order (its place in its key's line, ocrq/store/shares.py)"),
     KeySpec("ocrq:upload:<id>", "string", "upload", "ocrq/store/jobs.py",
             "the uploaded bytes; deleted when the job ends, but kept (TTL job) by a succeeded job created "
             "with keep_upload (OCRQ_KEEP_UPLOADS): the searchable PDF and page images are drawn from it"),
@@ -119,6 +139,22 @@ KEYS: tuple[KeySpec, ...] = (
             "nodes silent for a day are dropped"),
     KeySpec("ocrq:reserved:<task id>", "string", "visibility", "ocrq/store/broker.py",
             "the node that received a task message (a dead node's unacknowledged ones are handed back)"),
+    KeySpec(WORKER_PROCESSES, "hash", "-", "ocrq/store/workers.py",
+            "node -> how many OCR processes it runs (0: webhooks only), reported with its heartbeat; the "
+            "default per-key cap (OCRQ_KEY_IN_FLIGHT) is their sum over the live nodes"),
+    KeySpec("ocrq:flight:<owner>", "set", "-", "ocrq/store/shares.py",
+            "the owner's task ids in flight (sent to the broker, or running): a job's id, ``<job>:p<n>``"),
+    KeySpec("ocrq:held:<owner>", "sorted set", "-", "ocrq/store/shares.py",
+            "the owner's task ids held back over its cap, scored priority rank x 10^15 + submission order"),
+    KeySpec(SHARE_OWNERS, "set", "-", "ocrq/store/shares.py",
+            "owners with tasks in flight or held (the reconciler's fair-sharing pass reads it)"),
+    KeySpec(WAITING, "sorted set", "-", "ocrq/store/quotas.py",
+            "``<owner> <job id>`` of every job not started yet (held included), by submission time: what "
+            "OCRQ_MAX_QUEUE_DEPTH counts"),
+    KeySpec("ocrq:waiting:<owner>", "sorted set", "-", "ocrq/store/quotas.py",
+            "the owner's jobs not started yet: what OCRQ_KEY_MAX_QUEUED counts"),
+    KeySpec("ocrq:rate:<owner>:<minute>", "string", "120 s", "ocrq/store/quotas.py",
+            "jobs the owner submitted in that minute (epoch s // 60): what OCRQ_KEY_JOBS_PER_MINUTE counts"),
     KeySpec(RECONCILER_LOCK, "string", "3 x OCRQ_RECONCILE_INTERVAL", "ocrq/reconcile.py",
             "the node whose reconciler runs the passes"),
     KeySpec("ocr.high, ocr, ocr.low, webhooks", "list", "-", "kombu (Celery's broker)",

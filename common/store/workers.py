@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import redis
 
-from ocrq.store.keys import WORKERS
+from ocrq.store.keys import WORKER_PROCESSES, WORKERS
 
 HEARTBEAT_SECONDS = 2  # how often a node reports (ocrq/worker/lifecycle.py)
 # The reconciler's notion of a live node: a node silent this long has its held messages handed back, so
@@ -19,12 +19,33 @@ LIVE_SECONDS = 15
 READY_SECONDS = 3 * HEARTBEAT_SECONDS
 FORGET_SECONDS = 86400
 
-# KEYS: workers. ARGV: node, forget after (s).
+# KEYS: workers, processes. ARGV: node, forget after (s), OCR processes it runs.
 _BEAT = """
 local now = redis.call('TIME')
 redis.call('ZADD', KEYS[1], now[1] + now[2] / 1000000, ARGV[1])
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now[1] - tonumber(ARGV[2]))
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now[1] - tonumber(ARGV[2]))
+if #gone > 0 then redis.call('HDEL', KEYS[2], unpack(gone)) end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 return 1
+"""
+
+# A Lua function for scripts that are given the workers sorted set and the processes hash: how many OCR
+# processes the live nodes run, by the Redis server's clock (ocrq/store/shares.py sizes its cap with it).
+LIVE_PROCESSES = """
+local function live_processes(workers, processes, live_seconds)
+  local now = redis.call('TIME')
+  local nodes = redis.call('ZRANGEBYSCORE', workers, now[1] + now[2] / 1000000 - live_seconds, '+inf')
+  if #nodes == 0 then return 0 end
+  local total = 0
+  for _, n in ipairs(redis.call('HMGET', processes, unpack(nodes))) do total = total + (tonumber(n) or 0) end
+  return total
+end
+"""
+
+# KEYS: workers, processes. ARGV: live seconds.
+_PROCESSES = LIVE_PROCESSES + """
+return live_processes(KEYS[1], KEYS[2], tonumber(ARGV[1]))
 """
 
 # KEYS: workers. ARGV: live seconds. The names of the live nodes.
@@ -49,14 +70,22 @@ class WorkerRegistry:
         self._beat = client.register_script(_BEAT)
         self._live = client.register_script(_LIVE)
         self._count = client.register_script(_COUNT)
+        self._processes = client.register_script(_PROCESSES)
 
-    def beat(self, node: str) -> None:
-        """Node ``node`` is alive now."""
-        self._beat(keys=[WORKERS], args=[node, FORGET_SECONDS])
+    def beat(self, node: str, processes: int = 0) -> None:
+        """Node ``node`` is alive now, running ``processes`` OCR processes (0: it consumes webhooks only)."""
+        self._beat(keys=[WORKERS, WORKER_PROCESSES], args=[node, FORGET_SECONDS, processes])
 
     def leave(self, node: str) -> None:
         """Node ``node`` stopped cleanly: not live from now on."""
-        self.redis.zrem(WORKERS, node)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(WORKERS, node)
+            pipe.hdel(WORKER_PROCESSES, node)
+            pipe.execute()
+
+    def processes(self) -> int:
+        """How many OCR processes the live nodes run, in all."""
+        return int(self._processes(keys=[WORKERS, WORKER_PROCESSES], args=[self.live_seconds]))
 
     def live(self) -> set[str]:
         """The nodes whose last heartbeat is at most ``live_seconds`` old."""

@@ -143,3 +143,66 @@ def test_a_due_webhook_without_a_task_message_is_sent_again_on_the_second_look(s
     report = rec.run_once()
     assert report.sent == [] and report.restored == ["orphaned:webhook"]  # the rest: suspects for now
     assert rec.run_once().sent == ["lost:webhook"] == sender.sent
+
+
+
+def admit(shares, owner: str, *task_ids: str) -> None:
+    from ocrq.store.shares import score
+
+    for task_id in task_ids:
+        shares.admit(owner, [(task_id, score("normal", shares.order(task_id.partition(":p")[0])))])
+
+
+def test_a_pass_frees_the_slots_of_ended_tasks_and_asks_for_the_owners_release(store):
+    """Fair sharing (ocrq/store/shares.py): a task that ended without freeing its slot (its process died)
+    is dropped from its key's in-flight set; the key's held tasks are released (the real sender sends
+    them); a held job has no message on purpose and is never sent again by the pass itself."""
+    from ocrq.store.shares import ShareStore
+
+    rec, sender = reconciler(store)
+    shares = ShareStore(store.redis, cap=1)
+    for job_id in ("ended", "held"):
+        store.create(job_id, b"x", {}, owner="k")
+    admit(shares, "k", "ended", "held")
+    assert shares.in_flight("k") == {"ended"} and shares.held("k") == ["held"]
+    store.cancel("ended", "k")
+    age(store, "ended", 5)
+    report = rec.run_once()
+    assert report.landed == ["ended"] and shares.in_flight("k") == set()
+    assert sender.released == ["k"]
+    assert rec.run_once().sent == [] == sender.sent  # "held" is scored +inf in the pending set
+
+
+def test_held_pages_of_a_document_are_not_sent_again_but_a_lost_released_one_is(store):
+    from ocrq.store import PageStore
+    from ocrq.store.shares import ShareStore
+
+    rec, sender = reconciler(store)
+    shares = ShareStore(store.redis, cap=1)
+    store.create("doc", b"x", {}, owner="k", document={"format": "pdf", "pages": 2})
+    assert store.claim("doc", 3, "node-a").should_run
+    assert PageStore(store.redis, 60).split_done("doc")
+    admit(shares, "k", "doc:p1", "doc:p2")  # p1 released (its message is then lost), p2 held
+    age(store, "doc", 5)
+    for _ in range(2):
+        rec.run_once()
+    assert sender.sent == ["doc:p1"] and shares.held("k") == ["doc:p2"]
+
+
+def test_a_missed_release_is_repaired_by_the_pass_with_the_real_sender(store, redis_server):
+    """A process ended a job and died before its task freed the slot: the next pass drops the slot and
+    sends the key's next held job to the broker (kombu's list for its priority)."""
+    from ocrq.config import Settings
+    from ocrq.queue import JobQueue
+
+    queue = JobQueue(Settings(redis_url=redis_server.url.rsplit("/", 1)[0] + "/15", key_in_flight=1))
+    first = queue.submit(b"x", {"priority": "normal"}, owner="k").job_id
+    held = queue.submit(b"x", {"priority": "low"}, owner="k").job_id
+    assert queue.dispatcher.shares.held("k") == [held] and queued_ids(store) == [first]
+    store.redis.delete("ocr")
+    assert store.claim(first, 3, "node-a").should_run and store.succeed(first, {"text": ""})
+    rec = Reconciler(queue.store, queue.broker, queue.workers, queue, "node-a", interval=1)
+    report = rec.run_once()
+    assert report.landed == [first] and report.released == [held]
+    assert queued_ids(store, "ocr.low") == [held]
+    assert queue.dispatcher.shares.in_flight("k") == {held} and queue.dispatcher.shares.held("k") == []

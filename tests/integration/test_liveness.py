@@ -72,11 +72,14 @@ def test_a_job_whose_process_was_stopped_past_the_hard_limit_runs_again(database
 
 
 def test_a_killed_nodes_running_and_reserved_jobs_are_handed_back_at_once(database, tmp_path):
-    url, queue = database
+    url, _ = database
+    # two messages at a time for one process: the second is received and waits, not started (two tasks
+    # in flight for the key, not the default one per process: README, Fair sharing)
+    queue = JobQueue(Settings(redis_url=url, task_soft_time_limit=3, task_time_limit=6, fault_injection=True,
+                              key_in_flight=2))
     client = queue.redis
-    # two messages at a time for one process: the second is received and waits, not started
     first = WorkerProcess(url, tmp_path / "first.log", concurrency=1, args=("--prefetch-multiplier", "2"),
-                          **LIMITS).start()
+                          OCRQ_KEY_IN_FLIGHT="2", **LIMITS).start()
     try:
         running_id = submit(queue, "Running 1", fault="sleep:2")
         wait_for(lambda: running(queue, running_id), timeout=30)
@@ -86,7 +89,8 @@ def test_a_killed_nodes_running_and_reserved_jobs_are_handed_back_at_once(databa
         os.kill(first.process.pid, signal.SIGKILL)
         killed = time.monotonic()
         first.process.wait()
-        second = WorkerProcess(url, tmp_path / "second.log", concurrency=1, **LIMITS).start()
+        second = WorkerProcess(url, tmp_path / "second.log", concurrency=1, OCRQ_KEY_IN_FLIGHT="2",
+                               **LIMITS).start()
         try:
             jobs = {job_id: wait_for(lambda j=job_id: (d := queue.store.get(j)) is not None and d.finished
                                      and d, timeout=60)

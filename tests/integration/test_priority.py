@@ -1,6 +1,8 @@
 """Priorities against the real stack: jobs are queued while no worker runs (a database of their own), then
 one worker process starts; it must take every high job (a document's pages included) before any normal
-one, and every normal before any low. Back-pressure counts all three queues."""
+one, and every normal before any low. With no worker live the open API's cap on tasks in flight is 1
+(README, Fair sharing): one task is sent, the rest are held in priority order. Back-pressure counts every
+job waiting, held or sent."""
 
 from __future__ import annotations
 
@@ -42,7 +44,9 @@ def test_high_jobs_and_their_pages_run_before_normal_ones_and_normal_before_low(
         assert response.status_code == 202
         jobs[response.get_json()["job_id"]] = priority
     queue = app.extensions["ocrq.queue"]
-    assert queue.depths() == {"webhooks": 0, "ocr.high": 3, "ocr": 2, "ocr.low": 2} and queue.depth() == 7
+    assert queue.depths() == {"webhooks": 0, "ocr.high": 1, "ocr": 0, "ocr.low": 0} and queue.depth() == 7
+    held = [jobs[job_id] for job_id in queue.dispatcher.shares.held("")]
+    assert held == ["high"] * 2 + ["normal"] * 2 + ["low"] * 2
     full = post(client, render_png(["Too many"], size=24), "a.png")  # 7 waiting, in three queues: full
     assert full.status_code == 429 and full.get_json()["error"]["code"] == "queue_full"
 

@@ -71,7 +71,7 @@ def test_uploads_and_results_expire_and_redis_returns_to_its_baseline(make_stack
     leftovers = sorted(
         k.decode()
         for k in client.scan_iter(match="ocrq:*")
-        if k not in (b"ocrq:workers", b"ocrq:reconciler")
+        if k not in (b"ocrq:workers", b"ocrq:workers:processes", b"ocrq:reconciler")
     )
     after_keys = client.dbsize()
     after_memory = client.info("memory")["used_memory"]

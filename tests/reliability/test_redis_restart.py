@@ -119,7 +119,8 @@ def test_redis_restart_mid_run_loses_no_accepted_job(make_stack):
 def test_a_job_whose_broker_message_was_lost_is_enqueued_again(make_stack):
     """A Redis crash can keep a job's record and lose its task message (or the other way round): the
     reconciler finds queued jobs with no message and enqueues them again."""
-    stack = make_stack(workers=0, OCRQ_RECONCILE_INTERVAL="1")
+    # 5 tasks in flight for the open API, so that all 5 are sent (the default is 1 with no worker live)
+    stack = make_stack(workers=0, OCRQ_RECONCILE_INTERVAL="1", OCRQ_KEY_IN_FLIGHT="5")
     client = stack.redis()
     figures = Figures("3b. broker messages lost while jobs were queued (reconciler re-enqueues)")
     with requests.Session() as http:

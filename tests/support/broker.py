@@ -51,6 +51,7 @@ class RecordingSender:
 
     def __init__(self) -> None:
         self.sent: list[str] = []
+        self.released: list[str] = []  # owners whose held tasks a pass asked to release
 
     def enqueue(self, job_id: str) -> None:
         self.sent.append(job_id)
@@ -60,3 +61,7 @@ class RecordingSender:
 
     def enqueue_webhook(self, job_id: str) -> None:
         self.sent.append(f"{job_id}:webhook")
+
+    def release(self, owner: str) -> list[str]:
+        self.released.append(owner)
+        return []

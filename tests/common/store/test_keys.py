@@ -29,7 +29,9 @@ def test_every_key_the_module_makes_is_in_the_table():
             keys.events_channel("<id>"), keys.batch_key("<id>"), keys.webhook_lock_key("<id>"),
             keys.webhook_last_try_key("<id>"),
             keys.reservation_key("<task id>"), keys.PENDING, keys.WEBHOOKS_DUE, keys.WORKERS,
-            keys.RECONCILER_LOCK, keys.UNACKED, keys.UNACKED_INDEX]
+            keys.RECONCILER_LOCK, keys.UNACKED, keys.UNACKED_INDEX, keys.flight_key("<owner>"),
+            keys.held_key("<owner>"), keys.owner_waiting_key("<owner>"), keys.rate_key("<owner>", 1)[:-1]
+            + "<minute>", keys.SHARE_OWNERS, keys.WAITING, keys.WORKER_PROCESSES]
     assert [key for key in made if key not in table] == []
     assert keys.idempotency_key("x").startswith("ocrq:idem:")
     assert all(spec.type and spec.ttl and spec.owner and spec.holds for spec in keys.KEYS)
