@@ -22,6 +22,7 @@ from ocrq.outputs.layout import Page, Quad
 ToPage = Callable[[float, float], tuple[float, float]]
 FONT_RESOURCE = "/OcrqText"
 _BELOW = -DESCENT / (ASCENT - DESCENT)  # the part of a glyph's height under the baseline
+MIN_SPACE = 0.3  # the least gap a space between two words is given, in line heights
 
 
 def text_layer(page: Page, to_page: ToPage) -> bytes:
@@ -34,6 +35,7 @@ def text_layer(page: Page, to_page: ToPage) -> bytes:
             corners = boxes[index]
             following = boxes[index + 1] if index + 1 < len(words) else None
             if following is not None and word.space_after:
+                corners = _room_for_space(corners, following)
                 out.append(_show(word.text, corners))
                 out.append(_show(" ", _gap(corners, following)))
             else:
@@ -89,6 +91,24 @@ def _show(text: str, corners: list[tuple[float, float]], reach: float = 0.0) -> 
         head, last = codes[:-4], codes[-4:]
     before = f"<{head.hex().upper()}> Tj " if head else ""
     return shown + f"{before}{spacing:.4f} Tc <{last.hex().upper()}> Tj 0 Tc\n"
+
+
+Corners = list[tuple[float, float]]
+
+
+def _room_for_space(word: Corners, following: Corners) -> Corners:
+    """The word's quad, its right end pulled back so that the space after it is at least MIN_SPACE of the
+    line's height: readers (poppler) break words only at a gap over about a tenth of the font size, and
+    the recogniser's word boxes of "number 2026" can touch. At most a third of the word is given up."""
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = word
+    height = ((x0 - x3) ** 2 + (y0 - y3) ** 2) ** 0.5
+    width = ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5
+    short = MIN_SPACE * height - _gap_length(word, following)
+    if short <= 0 or width < 1e-3:
+        return word
+    t = min(short, width / 3) / width  # along the top and bottom edges, from the right end back
+    return [(x0, y0), (x1 - t * (x1 - x0), y1 - t * (y1 - y0)), (x2 - t * (x2 - x3), y2 - t * (y2 - y3)),
+            (x3, y3)]
 
 
 def _gap(left: list[tuple[float, float]], right: list[tuple[float, float]]) -> list[tuple[float, float]]:
