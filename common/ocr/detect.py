@@ -8,7 +8,7 @@ DBNet outputs a per-pixel text probability map (1, 1, H, W); text regions are th
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -25,6 +25,9 @@ class DetParams:
     max_side: int = 1600  # images whose long side is larger are shrunk to this
     thresh: float = 0.3  # pixel probability above which a pixel is text
     box_thresh: float = 0.5  # mean probability inside a region below which it is dropped
+    # Regions between this and box_thresh are kept aside as candidates (Detection.with_candidates): the
+    # auto mode takes them on pages whose lines are blurred (ocrq.ocr.auto, bench/README.md).
+    candidate_box_thresh: float = 0.4
     unclip_ratio: float = 1.6
     min_box_size: float = 3.0  # shortest side (in map pixels) of a kept box
     max_candidates: int = 1000
@@ -42,6 +45,17 @@ class Detection:
     input_size: tuple[int, int]  # (H, W) the model saw
     elapsed: float  # seconds for the whole stage
     onnx: float = 0.0  # of which in onnxruntime
+    # regions scored between DetParams.candidate_box_thresh and box_thresh: (M, 4, 2) boxes, (M,) scores
+    candidate_boxes: np.ndarray | None = None
+    candidate_scores: np.ndarray | None = None
+
+    def with_candidates(self) -> Detection:
+        """This detection with its candidate regions kept too (boxes after the sure ones)."""
+        if self.candidate_boxes is None or self.candidate_scores is None or not len(self.candidate_boxes):
+            return self
+        return Detection(np.concatenate([self.boxes, self.candidate_boxes]),
+                         np.concatenate([self.scores, self.candidate_scores]), self.input_size, self.elapsed,
+                         self.onnx)
 
 
 def detection_size(height: int, width: int, params: DetParams, scale: float | None = None) -> tuple[int, int]:
@@ -168,5 +182,8 @@ class TextDetector:
         size = detection_size(height, width, params, scale)
         output, onnx = self.model.run(to_blob(image, size, params.mean, params.std))
         scale_xy = (width / size[1], height / size[0])
-        boxes, scores = boxes_from_probability(output[0, 0], params, scale_xy, (width, height))
-        return Detection(boxes, scores, size, time.perf_counter() - start, onnx)
+        low = replace(params, box_thresh=min(params.box_thresh, params.candidate_box_thresh))
+        boxes, scores = boxes_from_probability(output[0, 0], low, scale_xy, (width, height))
+        sure = scores >= params.box_thresh
+        return Detection(boxes[sure], scores[sure], size, time.perf_counter() - start, onnx,
+                         boxes[~sure], scores[~sure])

@@ -24,6 +24,7 @@ from ocrq.ocr.auto import (
     AutoParams,
     is_blurred_line,
     is_dark_page,
+    keep_candidates,
     line_sharpness,
     redetect_at_native_scale,
     sharpen_line,
@@ -133,8 +134,9 @@ class SeedPolicy(OffPolicy):
 class AutoPolicy(OffPolicy):
     """``auto``: the measured rules of ``ocrq.ocr.auto``. A dark page is detected in both polarities and
     read in the one with more text; a blurred page the detector enlarged is detected again at its own
-    scale; blurred lines are sharpened first and kept down to a lower confidence; unsure lines are read a
-    second time in their other version and the more likely reading kept."""
+    scale, and a blurred page's weaker regions are read too; blurred lines are sharpened first and kept
+    down to a lower confidence; unsure lines are read a second time in their other version and the more
+    likely reading kept."""
 
     name = "auto"
 
@@ -156,9 +158,14 @@ class AutoPolicy(OffPolicy):
         # would see the very same input, and a second pass would find the same lines.
         height, width = image.shape[:2]
         native = detection_size(height, width, detector.params, scale=1.0)
-        if redetect_at_native_scale(sharpness, detection.input_size[0] / native[0], self.params):
+        redetect = redetect_at_native_scale(sharpness, detection.input_size[0] / native[0], self.params)
+        if redetect:
             detection = detector(image, scale=1.0)
             times.add("det", detection.elapsed, detection.onnx)
+        widen = keep_candidates(sharpness, self.params)
+        if widen:
+            detection = detection.with_candidates()
+        if redetect or widen:
             lines, _ = self._measured(image, detection, times)
         return lines
 

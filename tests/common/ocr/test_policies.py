@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from ocrq.ocr.auto import AutoParams
 from ocrq.ocr.ctc import Reading
@@ -143,3 +144,34 @@ def test_auto_without_second_looks_reads_once():
     recognizer = StandInRecognizer([])
     readings = [Reading("x", 0.1, -3.0)]
     assert policy.second_look(lines, readings, recognizer, Timings()) == readings and recognizer.seen == []
+
+
+class WeakLineDetector(StandInDetector):
+    """Finds the top line surely and the bottom one only as a candidate (a region scored under the box
+    threshold, as blur leaves a whole line)."""
+
+    def __call__(self, image, params=None, scale=None) -> Detection:
+        found = super().__call__(image, params, scale)
+        top, bottom = line_boxes(2)[1:], line_boxes(2)[:1]
+        return Detection(top, np.asarray([0.8], np.float32), found.input_size, 0.05, 0.04,
+                         bottom, np.asarray([0.45], np.float32))
+
+
+def test_auto_reads_the_weaker_regions_of_a_blurred_page_and_only_there():
+    blurred = AutoPolicy(0.5, AutoParams(native_below=0)).page_lines(page(blur=2.5), WeakLineDetector(),
+                                                                     Timings())
+    assert len(blurred.boxes) == 2 and blurred.blurred == [True, True]
+    sharp = AutoPolicy(0.5, AutoParams()).page_lines(page(), WeakLineDetector(), Timings())
+    assert len(sharp.boxes) == 1  # a sharp page: the candidate stays out
+    assert len(OffPolicy(0.5).page_lines(page(blur=2.5), WeakLineDetector(), Timings()).boxes) == 1
+    rule_off = AutoParams(native_below=0, candidates_below=0)
+    assert len(AutoPolicy(0.5, rule_off).page_lines(page(blur=2.5), WeakLineDetector(), Timings()).boxes) == 1
+
+
+def test_the_detector_keeps_weaker_regions_apart_from_its_boxes():
+    sure = Detection(line_boxes(1), np.asarray([0.7], np.float32), (64, 64), 0.0)
+    assert sure.with_candidates() is sure  # none to add
+    both = Detection(line_boxes(1), np.asarray([0.7], np.float32), (64, 64), 0.0, 0.0, line_boxes(2)[:1],
+                     np.asarray([0.42], np.float32))
+    widened = both.with_candidates()
+    assert widened.boxes.shape == (2, 4, 2) and widened.scores.tolist() == pytest.approx([0.7, 0.42])
