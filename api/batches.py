@@ -22,9 +22,9 @@ from ocrq.api.jobs import valid_id, wait_seconds
 from ocrq.api.listing import listing
 from ocrq.api.openapi import Reply, _fields, operation
 from ocrq.api.params import no_query, read_query
-from ocrq.api.uploads import body_limit, check_upload, read_options
+from ocrq.api.uploads import check_upload, read_options
 from ocrq.config import Settings
-from ocrq.errors import BadRequest, NotFound, OcrqError, PayloadTooLarge
+from ocrq.errors import BadRequest, NotFound, OcrqError
 from ocrq.metrics import JOBS_FINISHED
 from ocrq.schemas import (
     BatchAccepted,
@@ -68,10 +68,7 @@ def _files_body() -> dict:
            errors=(400, 408, 409, 413, 429, 503), body=_files_body(), tags=("batches",),
            parameters=(idempotency.PARAMETER,), notes={409: idempotency.CONFLICT})
 def submit_batch():
-    settings = context.settings()
-    limit, _ = body_limit(settings, request.path, request.mimetype)
-    if (request.content_length or 0) > limit:
-        raise PayloadTooLarge(f"the batch is larger than the {settings.max_batch_bytes:,}-byte limit")
+    settings = context.settings()  # a body over OCRQ_MAX_BATCH_BYTES is refused before this (api/limits.py)
     if request.mimetype != "multipart/form-data":
         raise BadRequest(f"send multipart/form-data with one file field '{FIELD}' per file "
                          f"(got {request.mimetype or 'no content type'})", code="missing_file")

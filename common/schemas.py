@@ -64,7 +64,7 @@ class PredictOptions(BaseModel):
     @classmethod
     def parse(cls, values: dict[str, str]) -> Self:
         """Options from form fields or query parameters; ``InvalidOption`` (400) names what is wrong."""
-        return _parse(cls, values)
+        return parse_values(cls, values)
 
 
 class JobOptions(PredictOptions):
@@ -111,7 +111,7 @@ class JobQuery(BaseModel):
 
     @classmethod
     def parse(cls, values: dict[str, str]) -> JobQuery:
-        return _parse(cls, values)
+        return parse_values(cls, values)
 
 
 class ListQuery(BaseModel):
@@ -138,7 +138,7 @@ class ListQuery(BaseModel):
 
     @classmethod
     def parse(cls, values: dict[str, str]) -> Self:
-        return _parse(cls, values)
+        return parse_values(cls, values)
 
     @staticmethod
     def epoch_ms(moment: datetime | None) -> float | None:
@@ -164,10 +164,6 @@ class BatchListQuery(ListQuery):
 def parse_values(model: type[M], values: dict[str, str]) -> M:
     """``values`` (form fields, query parameters) validated by ``model``; ``InvalidOption`` (400) names
     what is wrong."""
-    return _parse(model, values)
-
-
-def _parse(model: type[M], values: dict[str, str]) -> M:
     try:
         return model.model_validate(values)
     except ValidationError as exc:

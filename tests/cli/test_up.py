@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ocrq.embedded_redis import free_port
 from tests.support.render import render_png
-from tests.support.stack import wait_for
+from tests.support.stack import answer_text, wait_for
 
 
 def descendants(pid: int) -> set[int]:
@@ -68,7 +68,7 @@ def test_up_serves_jobs_and_ctrl_c_stops_everything(tmp_path):
         assert ready.status_code == 200, ready.text
         # `ocrq up --flower` (README, Flower): Flower on the embedded Redis, stopped with the rest
         flower = f"http://127.0.0.1:{flower_port}"
-        assert wait_for(lambda: _answers(f"{flower}/healthcheck"), timeout=30) == "OK"
+        assert wait_for(lambda: answer_text(f"{flower}/healthcheck"), timeout=30) == "OK"
         image = ("a.png", render_png(["一键启动 up"], size=32))
         posted = requests.post(f"{base}/v1/jobs", files={"image": image},
                                timeout=10)
@@ -105,10 +105,3 @@ def test_up_serves_jobs_and_ctrl_c_stops_everything(tmp_path):
                 pass
         up.wait()
         up.stdout.close()
-
-
-def _answers(url: str) -> str | None:
-    try:
-        return requests.get(url, timeout=2).text
-    except requests.RequestException:
-        return None

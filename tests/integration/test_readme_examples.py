@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from ocrq.embedded_redis import free_port
 from tests.reliability.harness import ApiServer
 from tests.support.documents import text_pdf
 from tests.support.render import encode, render_lines, render_png
-from tests.support.stack import ROOT, WorkerProcess, wait_for
+from tests.support.stack import ROOT, WorkerProcess, answer_text, wait_for
 
 README = (ROOT / "README.md").read_text()
 SECTIONS = README[README.index("\n## Use it"):README.index("\n### Endpoints")]
@@ -72,21 +71,13 @@ def stack(redis_server, tmp_path_factory):
     hook = subprocess.Popen([str(Path(sys.executable).with_name("flask")), "--app", "hook", "run",
                              "--port", str(hook_port)], cwd=files, stdout=hook_log, stderr=subprocess.STDOUT,
                             env={"PATH": str(Path(sys.executable).parent), "PYTHONUNBUFFERED": "1"})
-    wait_for(lambda: _answers(f"http://127.0.0.1:{hook_port}/"), timeout=30)
+    wait_for(lambda: answer_text(f"http://127.0.0.1:{hook_port}/") is not None, timeout=30)
     yield {"api": api.url, "files": files, "hook_port": hook_port, "hook_log": base / "hook.log"}
     hook.terminate()
     hook.wait(10)
     hook_log.close()
     api.stop()
     worker.stop()
-
-
-def _answers(url: str) -> bool:
-    try:
-        requests.get(url, timeout=1)
-        return True
-    except requests.RequestException:
-        return False
 
 
 def commands(body: str) -> list[tuple[str, str]]:
@@ -189,4 +180,3 @@ def test_the_listing_example_pages_with_its_next_link(stack):
     following = requests.get(stack["api"] + page["next"], timeout=30).json()
     assert following["jobs"] and {j["job_id"] for j in following["jobs"]}.isdisjoint(
         {j["job_id"] for j in page["jobs"]})
-    time.sleep(0)  # nothing else to wait for

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import redis
+import requests
 
 from ocrq.cli.serve import worker_command
 from ocrq.config import Settings
@@ -113,6 +114,14 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+def answer_text(url: str, timeout: float = 2.0) -> str | None:
+    """The body ``url`` answers with (any status), or None while nothing answers there."""
+    try:
+        return requests.get(url, timeout=timeout).text
+    except requests.RequestException:
+        return None
 
 
 def python() -> str:
