@@ -87,13 +87,17 @@ def list_jobs():
             304: Reply(None, "`If-None-Match` named the job as it still is")},
            errors=(400, 404, 503), query=JobQuery, tags=("jobs",))
 def get_job(job_id: str):
-    job_id = valid_id(job_id)
-    wait = wait_seconds()
-    store = context.store()
+    return conditional(jsonify(job_document(owned_job(job_id, wait_seconds()))))
+
+
+def owned_job(job_id: str, wait: float = 0) -> Job:
+    """The caller's job ``job_id`` (long-polled up to ``wait`` s); NotFound if unknown, gone or another
+    key's."""
+    job_id, store = valid_id(job_id), context.store()
     job = store.wait(job_id, wait, context.owner()) if wait > 0 else store.get(job_id, context.owner())
     if job is None:
         raise NotFound(f"no job {job_id} (unknown, expired or deleted)")
-    return conditional(jsonify(job_document(job)))
+    return job
 
 
 @blueprint.delete("/<job_id>")

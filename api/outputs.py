@@ -8,9 +8,9 @@ from flask import Blueprint, Response, jsonify, request
 from pydantic import TypeAdapter
 
 from ocrq.api import context
-from ocrq.api.jobs import valid_id
+from ocrq.api.jobs import owned_job
 from ocrq.api.openapi import Reply, operation
-from ocrq.errors import NotAcceptable, NotFound, ResultNotReady, UploadGone
+from ocrq.errors import NotAcceptable, ResultNotReady, UploadGone
 from ocrq.outputs import OUTPUT_FORMATS, render_output
 from ocrq.outputs.page_image import PREVIEW_SIDE, PREVIEW_TYPES, page_preview
 from ocrq.schemas import DocumentResult, OcrResult
@@ -36,9 +36,7 @@ FORMAT_NAMES = {"txt": "plain text (a document's pages separated by form feeds)"
 
 
 def _finished_job(job_id: str) -> Job:
-    job = context.store().get(valid_id(job_id), context.owner())
-    if job is None:
-        raise NotFound(f"no job {job_id} (unknown, expired or deleted)")
+    job = owned_job(job_id)
     if job.status != "succeeded" or job.result is None:
         if job.finished:
             raise ResultNotReady(f"the job {job.status}: it has no result", code="no_result")
@@ -107,9 +105,7 @@ def result_by_accept(job_id: str):
 
 def _page_view(kind: str):
     def view(job_id: str, page: int):
-        job = context.store().get(valid_id(job_id), context.owner())
-        if job is None:
-            raise NotFound(f"no job {job_id} (unknown, expired or deleted)")
+        job = owned_job(job_id)
         data = _upload(job)
         body = page_preview(data, job.document, page, kind, context.settings().max_image_pixels)
         response = Response(body, 200, content_type=PREVIEW_TYPES[kind][1])
