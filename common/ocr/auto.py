@@ -30,6 +30,16 @@ class AutoParams:
     # probability of whole lines. SROIE mix 33.41 -> 33.15 %, blur2 10.78 -> 10.61 %, synthetic mix
     # 32.19 -> 31.98 %, clean pages unchanged (bench/README.md, "Weaker regions on blurred pages").
     candidates_below: float = 0.8
+    # When the median height of a sharp page's lines is below this (page pixels: a low-resolution page or
+    # small print), the page is detected again enlarged so its lines are small_text_target pixels high in
+    # the detector's input (when they are not already), within small_text_max_side and
+    # small_text_max_pixels (a larger input read better but held the worker at 1.3 GB). SROIE 4.89 ->
+    # 4.82 %, lowres 7.78 -> 7.37 %, synthetic lowres 1.97 -> 1.19 %, JPEG 5.56 -> 5.67 % (its cost); blurred
+    # pages are left to the rules above (bench/README.md, "Small text").
+    small_text_below: float = 24.0
+    small_text_target: float = 40.0
+    small_text_max_side: int = 2560
+    small_text_max_pixels: int = 3_000_000
     # A line crop whose edge sharpness (ocrq.ocr.quality.edge_sharpness) is below this is blurred: it is
     # sharpened by unsharp masking (Gaussian sigma in crop pixels, amount) before recognition...
     sharpen_below: float = 0.8
@@ -83,6 +93,29 @@ def redetect_at_native_scale(sharpness: list[float], input_scale: float, params:
     return params.native_below > 0 and input_scale > 1.0 and bool(sharpness) and (
         float(np.median(sharpness)) < params.native_below
     )
+
+
+def line_height(boxes: np.ndarray) -> float:
+    """Median height of (N, 4, 2) line boxes (the shorter side of each, so vertical lines count too); 0
+    without lines."""
+    if not len(boxes):
+        return 0.0
+    sides = np.stack([np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=1),
+                      np.linalg.norm(boxes[:, 3] - boxes[:, 0], axis=1)])
+    return float(np.median(sides.min(axis=0)))
+
+
+def small_text_scale(boxes: np.ndarray, page_hw: tuple[int, int], input_scale: float,
+                     params: AutoParams) -> float | None:
+    """The scale to detect an (H, W) page again at when its lines (``boxes`` (N, 4, 2) in page pixels)
+    are small, so they reach ``small_text_target`` pixels in the detector's input; None when they are
+    not small, or are that high already (``input_scale``: the first input's height over the page's)."""
+    height = line_height(boxes)
+    if params.small_text_below <= 0 or height <= 0 or height >= params.small_text_below:
+        return None
+    scale = min(params.small_text_target / height, params.small_text_max_side / max(page_hw),
+                float(np.sqrt(params.small_text_max_pixels / (page_hw[0] * page_hw[1]))))
+    return scale if scale > input_scale * 1.05 else None
 
 
 def keep_candidates(sharpness: list[float], params: AutoParams) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import cv2
@@ -28,6 +28,7 @@ from ocrq.ocr.auto import (
     line_sharpness,
     redetect_at_native_scale,
     sharpen_line,
+    small_text_scale,
     text_evidence,
 )
 from ocrq.ocr.ctc import Reading
@@ -162,6 +163,14 @@ class AutoPolicy(OffPolicy):
         if redetect:
             detection = detector(image, scale=1.0)
             times.add("det", detection.elapsed, detection.onnx)
+        elif not keep_candidates(sharpness, self.params):
+            scale = small_text_scale(detection.boxes, (height, width), detection.input_size[0] / height,
+                                     self.params)
+            if scale is not None:
+                larger = replace(detector.params, max_side=self.params.small_text_max_side)
+                detection = detector(image, larger, scale=scale)
+                times.add("det", detection.elapsed, detection.onnx)
+                redetect = True
         widen = keep_candidates(sharpness, self.params)
         if widen:
             detection = detection.with_candidates()

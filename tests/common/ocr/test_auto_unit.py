@@ -7,9 +7,11 @@ from ocrq.ocr.auto import (
     AutoParams,
     is_blurred_line,
     is_dark_page,
+    line_height,
     line_sharpness,
     redetect_at_native_scale,
     sharpen_line,
+    small_text_scale,
     text_evidence,
 )
 from ocrq.ocr.ctc import Reading
@@ -34,7 +36,7 @@ def test_blurred_line_is_detected_and_sharpening_restores_edges():
 
 
 def test_rules_at_zero_are_off():
-    off = AutoParams(invert_below=0, native_below=0, sharpen_below=0, retry_below=0)
+    off = AutoParams(invert_below=0, native_below=0, sharpen_below=0, retry_below=0, small_text_below=0)
     blurred = cv2.GaussianBlur(line_crop(), (0, 0), 3.0)
     assert not is_blurred_line(line_sharpness(blurred), off)
     assert not is_dark_page(np.zeros((100, 100, 3), np.uint8), off)
@@ -54,6 +56,31 @@ def test_native_redetection_only_for_enlarged_blurred_pages():
     assert not redetect_at_native_scale([0.5, 0.6, 1.2], 1.0, params)  # seen at its own scale already
     assert not redetect_at_native_scale([0.9, 1.0, 0.5], 1.3, params)  # sharp
     assert not redetect_at_native_scale([], 1.3, params)  # nothing found
+
+
+def boxes_of_height(*heights: float, width: float = 200.0) -> np.ndarray:
+    """(N, 4, 2) axis-aligned boxes ``width`` wide, one per height."""
+    return np.asarray([[[0, 0], [width, 0], [width, h], [0, h]] for h in heights], np.float32)
+
+
+def test_line_height_is_the_median_short_side():
+    assert line_height(boxes_of_height(10, 12, 40)) == 12
+    tall = np.asarray([[[0, 0], [14, 0], [14, 300], [0, 300]]], np.float32)  # a vertical line
+    assert line_height(tall) == 14
+    assert line_height(np.zeros((0, 4, 2), np.float32)) == 0
+
+
+def test_small_text_is_detected_again_at_the_target_height_within_the_limits():
+    params = AutoParams(small_text_below=24, small_text_target=40, small_text_max_side=2560,
+                        small_text_max_pixels=3_000_000)
+    assert small_text_scale(boxes_of_height(10, 10, 12), (500, 220), 3.2, params) == 4.0  # 10 px -> 40
+    # a tall receipt stops at the long-side limit, a square page at the pixel limit
+    assert small_text_scale(boxes_of_height(8), (1000, 300), 1.6, params) == 2.56
+    assert small_text_scale(boxes_of_height(8), (1000, 1000), 1.0, params) == np.sqrt(3.0)
+    assert small_text_scale(boxes_of_height(30), (500, 220), 3.2, params) is None  # text is not small
+    assert small_text_scale(boxes_of_height(16), (1000, 300), 2.5, params) is None  # already ~40 px
+    assert small_text_scale(np.zeros((0, 4, 2), np.float32), (500, 220), 3.2, params) is None
+    assert small_text_scale(boxes_of_height(10), (500, 220), 3.2, AutoParams(small_text_below=0)) is None
 
 
 def test_text_evidence_prefers_more_and_surer_lines():

@@ -119,6 +119,25 @@ def test_auto_detects_an_enlarged_blurred_page_again_at_its_own_scale_and_only_t
     assert len(detector.calls) == 1  # the rule off
 
 
+def test_auto_detects_a_sharp_page_of_small_text_again_enlarged_and_only_then():
+    # the stand-in's lines are 40 px high: "small" below 48, and wanted 240 px high in the detector's input
+    params = AutoParams(small_text_below=48, small_text_target=240)
+    detector = StandInDetector()
+    sharp = page()
+    AutoPolicy(0.5, params).page_lines(sharp, detector, Timings())
+    height, width = sharp.shape[:2]
+    expected = min(6.0, params.small_text_max_side / max(height, width),
+                   np.sqrt(params.small_text_max_pixels / (height * width)))
+    assert expected > detection_size(height, width, DetParams())[0] / height  # larger than the first pass
+    assert [scale for _, scale in detector.calls] == [None, pytest.approx(expected)]
+    detector = StandInDetector()
+    AutoPolicy(0.5, AutoParams(small_text_below=24)).page_lines(sharp, detector, Timings())
+    assert len(detector.calls) == 1  # 40 px lines are not small for the default threshold
+    detector = StandInDetector()
+    AutoPolicy(0.5, params).page_lines(page(blur=2.5), detector, Timings())
+    assert [scale for _, scale in detector.calls] == [None, 1.0]  # blurred: the native-scale rule instead
+
+
 def test_auto_sharpens_blurred_lines_reads_unsure_ones_again_and_keeps_blurred_ones_lower():
     policy = AutoPolicy(0.5, AutoParams(retry_below=0.9))  # the second look is off by default: on here
     sharp, soft = page()[40:76, 36:300].copy(), page(blur=2.0)[40:76, 36:300].copy()
