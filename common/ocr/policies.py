@@ -155,26 +155,26 @@ class AutoPolicy(OffPolicy):
             if text_evidence(other.scores) > text_evidence(detection.scores):
                 image, detection = inverted, other
         lines, sharpness = self._measured(image, detection, times)
+        widen = keep_candidates(sharpness, self.params)
         # Enlarged by the min_side rule, not merely rounded to a multiple of 32: at native scale the model
         # would see the very same input, and a second pass would find the same lines.
         height, width = image.shape[:2]
         native = detection_size(height, width, detector.params, scale=1.0)
-        redetect = redetect_at_native_scale(sharpness, detection.input_size[0] / native[0], self.params)
-        if redetect:
-            detection = detector(image, scale=1.0)
-            times.add("det", detection.elapsed, detection.onnx)
-        elif not keep_candidates(sharpness, self.params):
+        # blurred pages are detected again at their own scale, sharp pages of small text enlarged
+        scale: float | None = None
+        params = detector.params
+        if redetect_at_native_scale(sharpness, detection.input_size[0] / native[0], self.params):
+            scale = 1.0
+        elif not widen:
             scale = small_text_scale(detection.boxes, (height, width), detection.input_size[0] / height,
                                      self.params)
-            if scale is not None:
-                larger = replace(detector.params, max_side=self.params.small_text_max_side)
-                detection = detector(image, larger, scale=scale)
-                times.add("det", detection.elapsed, detection.onnx)
-                redetect = True
-        widen = keep_candidates(sharpness, self.params)
+            params = replace(params, max_side=self.params.small_text_max_side)
+        if scale is not None:
+            detection = detector(image, params, scale=scale)
+            times.add("det", detection.elapsed, detection.onnx)
         if widen:
             detection = detection.with_candidates()
-        if redetect or widen:
+        if scale is not None or widen:
             lines, _ = self._measured(image, detection, times)
         return lines
 
