@@ -1,12 +1,15 @@
 """The service's own cost: queue overhead per job, throughput with 1 and 2 worker processes against the
 engine called in-process, and each worker process's resident memory with the model loaded.
 
-    python bench/service.py [--dataset synth_zh_docs] [--limit 20] [--overhead-jobs 30]
+    python bench/service.py [--dataset synth_zh_docs] [--limit 20] [--rounds 3] [--overhead-jobs 30]
                             [--out bench/results/service.md]
 
 Everything runs here for real: a private Redis server, `ocrq worker` processes, the API under gunicorn
 on loopback. Queue overhead = (POST to the long-poll's answer) - the worker's own engine time
 (``timings_ms.total``), measured one job at a time on a tiny image so the machine is otherwise idle.
+Throughput is measured in ``--rounds`` rounds, each the in-process engine then each service setup on the
+same pages (both setups stay up, idle while the other runs), so load from other work on a shared machine
+hits all of them alike; each ratio is a round's service rate over the same round's in-process rate.
 """
 
 from __future__ import annotations
@@ -109,15 +112,45 @@ def throughput(base: str, pages: list[bytes], clients: int) -> float:
     return len(pages) / (time.perf_counter() - t0)
 
 
-def in_process_throughput(pages: list[bytes], threads: int) -> float:
-    from ocrq.ocr import OcrEngine
-
-    engine = OcrEngine.from_settings(Settings(ort_threads=threads))
-    engine.run(pages[0])
+def in_process_throughput(engine, pages: list[bytes]) -> float:
+    """Pages per second of ``engine`` (an OcrEngine) reading ``pages`` one at a time."""
     t0 = time.perf_counter()
     for page in pages:
         engine.run(page)
     return len(pages) / (time.perf_counter() - t0)
+
+
+class Stack:
+    """A private Redis, a worker of ``processes`` processes sharing the cores, and the API in front."""
+
+    def __init__(self, root: Path, processes: int, cores: int) -> None:
+        self.processes, self.threads = processes, max(1, cores // processes)
+        self.server = EmbeddedRedis(root / f"redis{processes}").start()
+        self.worker = WorkerProcess(self.server.url, root / f"worker{processes}.log", concurrency=processes,
+                                    OCRQ_ORT_THREADS=str(self.threads), OCRQ_FAULT_INJECTION="0")
+        self.api: Api | None = None
+        try:
+            self.worker.start()
+            self.api = Api(self.server.url)
+        except BaseException:
+            self.stop()
+            raise
+
+    def rss(self) -> list[tuple[int, int, float]]:
+        """(processes, pid, RSS MB) of each pool child, then of Celery's main process."""
+        pids = [*self.worker.children(), self.worker.process.pid]
+        return [(self.processes, pid, rss_mb(pid)) for pid in pids]
+
+    def stop(self) -> None:
+        if self.api is not None:
+            self.api.stop()
+        self.worker.stop()
+        self.server.stop()
+
+
+def spread(values: list[float]) -> str:
+    """'median (min-max)' of ratios, two decimals."""
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT)
     parser.add_argument("--dataset", default="synth_zh_docs")
     parser.add_argument("--limit", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--overhead-jobs", type=int, default=30)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "service.md")
     args = parser.parse_args(argv)
@@ -135,47 +169,45 @@ def main(argv: list[str] | None = None) -> int:
 
     tiny = render_png(["排队开销 overhead"], size=24)
     cores = os.cpu_count() or 1
-    rows, memory = [], []
-    baseline = in_process_throughput(pages, cores)
-    print(f"in-process engine ({cores} threads): {baseline:.2f} pages/s", file=sys.stderr)
-    overhead: list[float] = []
-    before: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for processes in (1, 2):
-            server = EmbeddedRedis(Path(tmp) / f"redis{processes}").start()
-            worker = WorkerProcess(server.url, Path(tmp) / f"worker{processes}.log", concurrency=processes,
-                                   OCRQ_ORT_THREADS=str(max(1, cores // processes)),
-                                   OCRQ_FAULT_INJECTION="0")
-            api = old = None
-            try:
-                worker.start()
-                api = Api(server.url)
-                if processes == 1:  # the same workers behind today's front end and the previous one
-                    old = Api(server.url, gthread=True)
-                    overhead, before = queue_overhead([api.base, old.base], tiny, args.overhead_jobs)
-                    old.stop()
-                    old = None
-                    print(f"queue overhead median {statistics.median(overhead):.1f} ms (gthread "
-                          f"{statistics.median(before):.1f} ms)", file=sys.stderr)
-                rate = throughput(api.base, pages, clients=max(4, 2 * processes))
-                rows.append((processes, max(1, cores // processes), rate))
-                print(f"{processes} worker process(es): {rate:.2f} pages/s", file=sys.stderr)
-                memory += [(processes, pid, rss_mb(pid)) for pid in worker.children()]
-                memory.append((processes, worker.process.pid, rss_mb(worker.process.pid)))
-            finally:
-                for server_ in (api, old):
-                    if server_ is not None:
-                        server_.stop()
-                worker.stop()
-                server.stop()
+    from ocrq.ocr import OcrEngine
 
+    engine = OcrEngine.from_settings(Settings(ort_threads=cores))
+    engine.run(pages[0])  # warm-up, as each service setup gets below
+    baseline: list[float] = []
+    rates: dict[int, list[float]] = {1: [], 2: []}
+    memory: list[tuple[int, int, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        stacks = {}
+        try:
+            for processes in rates:
+                stacks[processes] = Stack(Path(tmp), processes, cores)
+            old = Api(stacks[1].server.url, gthread=True)  # the same workers behind the previous front end
+            try:
+                overhead, before = queue_overhead([stacks[1].api.base, old.base], tiny, args.overhead_jobs)
+            finally:
+                old.stop()
+            print(f"queue overhead median {statistics.median(overhead):.1f} ms (gthread "
+                  f"{statistics.median(before):.1f} ms)", file=sys.stderr)
+            for stack in stacks.values():  # each pool child loads its engine on its first page
+                throughput(stack.api.base, pages[: stack.processes] * 2, clients=2 * stack.processes)
+            for round_ in range(args.rounds):
+                baseline.append(in_process_throughput(engine, pages))
+                for processes, stack in stacks.items():
+                    rates[processes].append(throughput(stack.api.base, pages, clients=max(4, 2 * processes)))
+                print(f"round {round_ + 1}: in-process {baseline[-1]:.2f} pages/s, service "
+                      + ", ".join(f"{p} process(es) {r[-1]:.2f}" for p, r in rates.items()), file=sys.stderr)
+            for stack in stacks.values():
+                memory += stack.rss()
+        finally:
+            for stack in stacks.values():
+                stack.stop()
     overhead.sort()
     before.sort()
     lines = [
         "# Service benchmark",
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} ({cores} cores), "
-        f"`python bench/service.py --dataset {args.dataset} --limit {args.limit}`.",
+        f"`python bench/service.py --dataset {args.dataset} --limit {args.limit} --rounds {args.rounds}`.",
         "",
         "## Queue overhead (POST -> long-poll answer, minus the worker's engine time)",
         "",
@@ -188,15 +220,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{statistics.median(before):.1f} ms; ratio gevent / gthread of the medians "
         f"**{statistics.median(overhead) / statistics.median(before):.2f}**.",
         "",
-        f"## Throughput ({len(pages)} pages of {args.dataset}, submitted concurrently)",
+        f"## Throughput ({len(pages)} pages of {args.dataset}, submitted concurrently, {args.rounds} rounds)",
         "",
-        "| setup | pages/s | vs engine in-process |",
+        "| setup | pages/s, median (min-max) | vs engine in-process, same round |",
         "|---|---|---|",
-        f"| engine in-process, {cores} threads, one page at a time | {baseline:.2f} | 1.00 |",
+        f"| engine in-process, {cores} threads, one page at a time | {spread(baseline)} | 1.00 |",
     ]
-    for processes, threads, rate in rows:
-        lines.append(f"| service, {processes} worker process(es) x {threads} threads | {rate:.2f} | "
-                     f"{rate / baseline:.2f} |")
+    for processes, rate in rates.items():
+        ratios = [r / b for r, b in zip(rate, baseline, strict=True)]
+        lines.append(f"| service, {processes} worker process(es) x {max(1, cores // processes)} threads | "
+                     f"{spread(rate)} | **{spread(ratios)}** |")
     lines += ["", "## Resident memory (model loaded, after the throughput run)", "",
               "| worker setup | pid | RSS MB |", "|---|---|---|"]
     for processes, pid, mb in memory:

@@ -35,8 +35,8 @@ class Settings(BaseSettings):
     # Each line classified upright or upside down and turned (a page's lines all are by page_orientation).
     use_orientation: bool = False
     ort_threads: int | None = Field(default=None, ge=1, le=64)
-    # onnxruntime's CPU memory arena: off makes a page 1.2x slower and a worker process hold 0.5 GB
-    # between pages (0.8 GB at its peak) instead of 1.3 GB (bench/results/memory.md)
+    # onnxruntime's CPU memory arena: off makes a page 1.3x slower and saves no memory since the
+    # detector runs without a memory pattern (0.45 vs 0.46 GB after 20 pages, bench/results/memory.md)
     ort_memory_arena: bool = True
     max_image_pixels: int = Field(default=40_000_000, ge=1)
 

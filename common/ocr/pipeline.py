@@ -54,6 +54,10 @@ class EngineOptions:
     seed_steps: SeedSteps = SeedSteps()
     auto: AutoParams = AutoParams()
     memory_arena: bool = True  # onnxruntime's CPU arena: faster, but holds each model's peak memory
+    # A detection of more input pixels than this (more than DetParams.max_side squared: a small-text
+    # re-detection or an unusually long page) gives the arena's memory back when it ends (None: never), so
+    # its buffers are not held for the rest of the worker's life (bench/README.md, "Worker memory").
+    det_release_pixels: int | None = 2_600_000
     split_segments: bool = True  # lines cut where their characters leave a wide gap (ocrq.ocr.segments)
     segment: SegmentParams = SegmentParams()
     layout: LayoutParams = LayoutParams()
@@ -68,7 +72,10 @@ class OcrEngine:
         self.options = options or EngineOptions()
         self.threads = threads
         arena = self.options.memory_arena
-        self.detector = TextDetector(TimedModel(pack.det, threads, arena), pack.det_params)
+        release = None if self.options.det_release_pixels is None else 3 * self.options.det_release_pixels
+        # no memory pattern: the detector sees a new input size on almost every page
+        self.detector = TextDetector(TimedModel(pack.det, threads, arena, memory_pattern=False,
+                                                release_above=release), pack.det_params)
         # one intra-op thread: the engine's threads each run a line of their own (ocrq.ocr.recognize)
         rec_model = TimedModel(pack.rec, 1, arena)
         self.recognizer = TextRecognizer(rec_model, read_charset(pack.keys, rec_model.metadata()),
