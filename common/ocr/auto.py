@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from ocrq.ocr.enhance import unsharp_mask
+from ocrq.ocr.geometry import box_sides
 from ocrq.ocr.quality import edge_sharpness, median_grey
 
 
@@ -100,9 +101,8 @@ def line_height(boxes: np.ndarray) -> float:
     without lines."""
     if not len(boxes):
         return 0.0
-    sides = np.stack([np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=1),
-                      np.linalg.norm(boxes[:, 3] - boxes[:, 0], axis=1)])
-    return float(np.median(sides.min(axis=0)))
+    width, height = box_sides(boxes)
+    return float(np.median(np.minimum(width, height)))
 
 
 def small_text_scale(boxes: np.ndarray, page_hw: tuple[int, int], input_scale: float,

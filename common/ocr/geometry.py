@@ -142,14 +142,20 @@ def column_order(boxes: np.ndarray) -> list[int]:
     return [i for column in columns for i in sorted(column, key=lambda j: centres[j, 1])]
 
 
+def box_sides(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(width, height) of (N, 4, 2) boxes clockwise from top-left: top edge and left edge lengths."""
+    width = np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=1)
+    height = np.linalg.norm(boxes[:, 3] - boxes[:, 0], axis=1)
+    return width, height
+
+
 def skew(boxes: np.ndarray, aspect: float = 1.5) -> float:
     """The page's tilt in radians (positive: lines descend to the right): the length-weighted median slope
     of the top edges of its wide (N, 4, 2) boxes; 0 without any."""
     if len(boxes) == 0:
         return 0.0
     top = boxes[:, 1] - boxes[:, 0]
-    length = np.linalg.norm(top, axis=1)
-    height = np.linalg.norm(boxes[:, 3] - boxes[:, 0], axis=1)
+    length, height = box_sides(boxes)
     wide = length >= aspect * np.maximum(height, 1.0)
     if not wide.any():
         return 0.0
@@ -174,8 +180,9 @@ def reading_order(boxes: np.ndarray) -> list[int]:
     level_x = centres[:, 0] * cos - centres[:, 1] * sin
     level_y = centres[:, 0] * sin + centres[:, 1] * cos
     if abs(angle) > 0.01:  # tilted: heights are the boxes' own, not their upright extent
-        heights = np.maximum(np.linalg.norm(boxes[:, 3] - boxes[:, 0], axis=1), 1.0)
-        lefts = level_x - np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=1) / 2
+        widths, heights = box_sides(boxes)
+        heights = np.maximum(heights, 1.0)
+        lefts = level_x - widths / 2
     else:
         heights = np.maximum(boxes[:, :, 1].max(1) - boxes[:, :, 1].min(1), 1.0)
         lefts = boxes[:, :, 0].min(1)

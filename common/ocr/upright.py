@@ -30,6 +30,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from ocrq.ocr.geometry import box_sides
 from ocrq.ocr.orient import LineAngles
 from ocrq.ocr.recognize import Recognition
 
@@ -68,13 +69,6 @@ class PageTurn:
 def _mean_path(recognition: Recognition) -> float:
     """The mean best-path log-probability of readings (higher: more likely the text reads this way)."""
     return float(np.mean([r.path_score for r in recognition.readings])) if recognition.readings else 0.0
-
-
-def box_sides(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(width, height) of (N, 4, 2) boxes clockwise from top-left: top edge and left edge lengths."""
-    width = np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=1)
-    height = np.linalg.norm(boxes[:, 3] - boxes[:, 0], axis=1)
-    return width, height
 
 
 def characters_side_by_side(tall: np.ndarray) -> np.ndarray:
