@@ -149,7 +149,7 @@ class Stack:
 
 
 def spread(values: list[float]) -> str:
-    """'median (min-max)' of ratios, two decimals."""
+    """'median (min-max)' of per-round figures, two decimals."""
     return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
@@ -176,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     baseline: list[float] = []
     rates: dict[int, list[float]] = {1: [], 2: []}
     memory: list[tuple[int, int, float]] = []
+    stacks: dict[int, Stack] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        stacks = {}
         try:
             for processes in rates:
                 stacks[processes] = Stack(Path(tmp), processes, cores)
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for processes, rate in rates.items():
         ratios = [r / b for r, b in zip(rate, baseline, strict=True)]
-        lines.append(f"| service, {processes} worker process(es) x {max(1, cores // processes)} threads | "
+        lines.append(f"| service, {processes} worker process(es) x {stacks[processes].threads} threads | "
                      f"{spread(rate)} | **{spread(ratios)}** |")
     lines += ["", "## Resident memory (model loaded, after the throughput run)", "",
               "| worker setup | pid | RSS MB |", "|---|---|---|"]
