@@ -26,8 +26,9 @@ from ocrq.ocr.auto import (
     is_dark_page,
     keep_candidates,
     line_sharpness,
-    redetect_at_native_scale,
+    native_redetection_scale,
     sharpen_line,
+    sharpen_page_for_detection,
     small_text_scale,
     text_evidence,
 )
@@ -134,8 +135,8 @@ class SeedPolicy(OffPolicy):
 
 class AutoPolicy(OffPolicy):
     """``auto``: the measured rules of ``ocrq.ocr.auto``. A dark page is detected in both polarities and
-    read in the one with more text; a blurred page the detector enlarged is detected again at its own
-    scale, and a blurred page's weaker regions are read too; blurred lines are sharpened first and kept
+    read in the one with more text; a blurred page is detected again sharpened (nearer its own scale if the
+    detector enlarged it), and its weaker regions are read too; blurred lines are sharpened first and kept
     down to a lower confidence; unsure lines are read a second time in their other version and the more
     likely reading kept."""
 
@@ -160,17 +161,21 @@ class AutoPolicy(OffPolicy):
         # would see the very same input, and a second pass would find the same lines.
         height, width = image.shape[:2]
         native = detection_size(height, width, detector.params, scale=1.0)
-        # blurred pages are detected again at their own scale, sharp pages of small text enlarged
-        scale: float | None = None
+        # blurred pages are detected again sharpened (and nearer their own scale when enlarged), sharp
+        # pages of small text enlarged
         params = detector.params
-        if redetect_at_native_scale(sharpness, detection.input_size[0] / native[0], self.params):
-            scale = 1.0
-        elif not widen:
+        scale = native_redetection_scale(sharpness, detection.input_size[0] / native[0], self.params)
+        if scale is None and not widen:
             scale = small_text_scale(detection.boxes, (height, width), detection.input_size[0] / height,
                                      self.params)
             params = replace(params, max_side=self.params.small_text_max_side)
-        if scale is not None:
-            detection = detector(image, params, scale=scale)
+        seen = image
+        if widen and self.params.detect_sharpen_amount > 0:
+            start = time.perf_counter()
+            seen = sharpen_page_for_detection(image, self.params)
+            times.since("enhance", start)
+        if scale is not None or seen is not image:
+            detection = detector(seen, params, scale=scale)
             times.add("det", detection.elapsed, detection.onnx)
         if widen:
             detection = detection.with_candidates()

@@ -67,15 +67,19 @@ def counting(engine, monkeypatch) -> list:
     return sizes
 
 
-def test_a_blurred_page_is_detected_again_only_when_detection_enlarged_it(engine, monkeypatch):
+def test_a_blurred_page_is_detected_again_sharpened_and_nearer_its_own_scale_if_enlarged(engine, monkeypatch):
     sizes = counting(engine, monkeypatch)
     page = np.asarray(render_lines(LINES, size=30))
     canvas = np.full((1010, 800, 3), 255, np.uint8)  # short side 800 >= min_side: 1010 only rounds to 1024
     canvas[: page.shape[0], : page.shape[1]] = page[:1010, :800]
     engine.run(encode(cv2.GaussianBlur(canvas, (0, 0), 2.0)), enhance="auto")
-    assert sizes == [(1024, 800)]
+    assert sizes == [(1024, 800), (1024, 800)]  # the second pass on the sharpened page, same scale
 
     sizes.clear()
     small = cv2.resize(canvas, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)  # 505 x 400: enlarged
     engine.run(encode(cv2.GaussianBlur(small, (0, 0), 1.5)), enhance="auto")
-    assert sizes == [(928, 736), (512, 384)]
+    assert sizes == [(928, 736), (768, 608)]  # 1.84x first, then 1.5x (AutoParams.native_scale)
+
+    sizes.clear()
+    engine.run(encode(canvas), enhance="auto")
+    assert sizes == [(1024, 800)]  # sharp: one pass

@@ -9,8 +9,9 @@ from ocrq.ocr.auto import (
     is_dark_page,
     line_height,
     line_sharpness,
-    redetect_at_native_scale,
+    native_redetection_scale,
     sharpen_line,
+    sharpen_page_for_detection,
     small_text_scale,
     text_evidence,
 )
@@ -40,7 +41,7 @@ def test_rules_at_zero_are_off():
     blurred = cv2.GaussianBlur(line_crop(), (0, 0), 3.0)
     assert not is_blurred_line(line_sharpness(blurred), off)
     assert not is_dark_page(np.zeros((100, 100, 3), np.uint8), off)
-    assert not redetect_at_native_scale([0.1, 0.1], 2.0, off)
+    assert native_redetection_scale([0.1, 0.1], 2.0, off) is None
 
 
 def test_dark_page_rule_uses_the_median_grey():
@@ -51,11 +52,20 @@ def test_dark_page_rule_uses_the_median_grey():
 
 
 def test_native_redetection_only_for_enlarged_blurred_pages():
-    params = AutoParams(native_below=0.8)
-    assert redetect_at_native_scale([0.5, 0.6, 1.2], 1.3, params)  # enlarged, median line blurred
-    assert not redetect_at_native_scale([0.5, 0.6, 1.2], 1.0, params)  # seen at its own scale already
-    assert not redetect_at_native_scale([0.9, 1.0, 0.5], 1.3, params)  # sharp
-    assert not redetect_at_native_scale([], 1.3, params)  # nothing found
+    params = AutoParams(native_below=0.8, native_scale=1.5)
+    assert native_redetection_scale([0.5, 0.6, 1.2], 3.0, params) == 1.5  # enlarged, median line blurred
+    assert native_redetection_scale([0.5, 0.6, 1.2], 1.3, params) == 1.3  # never more than the first pass
+    assert native_redetection_scale([0.5, 0.6, 1.2], 1.0, params) is None  # seen at its own scale already
+    assert native_redetection_scale([0.9, 1.0, 0.5], 1.3, params) is None  # sharp
+    assert native_redetection_scale([], 1.3, params) is None  # nothing found
+
+
+def test_a_blurred_page_is_sharpened_for_the_detector():
+    params = AutoParams()
+    blurred = cv2.GaussianBlur(line_crop(32), (0, 0), 2.0)
+    sharpened = sharpen_page_for_detection(blurred, params)
+    assert sharpened.shape == blurred.shape and sharpened.dtype == np.uint8
+    assert line_sharpness(sharpened) > line_sharpness(blurred)
 
 
 def boxes_of_height(*heights: float, width: float = 200.0) -> np.ndarray:

@@ -7,10 +7,11 @@ import cv2
 import numpy as np
 import pytest
 
-from ocrq.ocr.auto import AutoParams
+from ocrq.ocr.auto import AutoParams, line_sharpness
 from ocrq.ocr.ctc import Reading
 from ocrq.ocr.detect import Detection, DetParams, detection_size
 from ocrq.ocr.enhance import SeedSteps
+from ocrq.ocr.geometry import crop_with_margin
 from ocrq.ocr.policies import AutoPolicy, OffPolicy, PageLines, SeedPolicy, Timings
 from ocrq.ocr.recognize import Recognition
 from tests.support.render import render_lines
@@ -44,9 +45,11 @@ class StandInDetector:
         self.params = DetParams()
         self.dark_lines = dark_lines
         self.calls: list[tuple[float, float | None]] = []  # (mean grey of the input, scale)
+        self.images: list[np.ndarray] = []  # the inputs
 
     def __call__(self, image, params=None, scale=None) -> Detection:
         self.calls.append((float(image.mean()), scale))
+        self.images.append(image)
         light = image.mean() > 127
         n = 2 if light else self.dark_lines
         size = detection_size(*image.shape[:2], self.params, scale)
@@ -106,17 +109,29 @@ def test_auto_keeps_a_dark_page_when_inverting_finds_no_more_text():
     assert sharp_light.crops[0].mean() > 127
 
 
-def test_auto_detects_an_enlarged_blurred_page_again_at_its_own_scale_and_only_then():
+def test_auto_detects_a_blurred_page_again_sharpened_nearer_its_own_scale_and_only_then():
     blurred = AutoPolicy(0.5, AutoParams())
-    detector = StandInDetector()
-    lines = blurred.page_lines(page(blur=2.5), detector, Timings())
-    assert [scale for _, scale in detector.calls] == [None, 1.0] and lines.blurred == [True, True]
+    detector, soft, times = StandInDetector(), page(blur=2.5), Timings()
+    lines = blurred.page_lines(soft, detector, times)
+    first = detection_size(*soft.shape[:2], DetParams())[0] / soft.shape[0]  # the min_side enlargement
+    assert first > AutoParams().native_scale
+    assert [scale for _, scale in detector.calls] == [None, AutoParams().native_scale]
+    assert detector.images[0] is soft and line_sharpness(detector.images[1]) > line_sharpness(soft)
+    assert lines.blurred == [True, True]
+    assert np.array_equal(lines.crops[0], crop_with_margin(soft, lines.boxes[0]))  # cut from the page as is
+    assert times.seconds["det"] == pytest.approx(0.1)  # both passes counted
     detector = StandInDetector()
     lines = blurred.page_lines(page(), detector, Timings())
     assert [scale for _, scale in detector.calls] == [None] and lines.blurred == [False, False]
     detector = StandInDetector()
-    AutoPolicy(0.5, AutoParams(native_below=0)).page_lines(page(blur=2.5), detector, Timings())
-    assert len(detector.calls) == 1  # the rule off
+    AutoPolicy(0.5, AutoParams(native_below=0)).page_lines(soft, detector, Timings())
+    assert [scale for _, scale in detector.calls] == [None, None]  # sharpened, at the first pass's scale
+    detector = StandInDetector()
+    AutoPolicy(0.5, AutoParams(native_below=0, detect_sharpen_amount=0)).page_lines(soft, detector, Timings())
+    assert len(detector.calls) == 1  # both rules off
+    detector = StandInDetector()
+    AutoPolicy(0.5, AutoParams(detect_sharpen_amount=0)).page_lines(soft, detector, Timings())
+    assert detector.images[1] is soft  # the native-scale rule alone: the page as it is
 
 
 def test_auto_detects_a_sharp_page_of_small_text_again_enlarged_and_only_then():
@@ -135,7 +150,8 @@ def test_auto_detects_a_sharp_page_of_small_text_again_enlarged_and_only_then():
     assert len(detector.calls) == 1  # 40 px lines are not small for the default threshold
     detector = StandInDetector()
     AutoPolicy(0.5, params).page_lines(page(blur=2.5), detector, Timings())
-    assert [scale for _, scale in detector.calls] == [None, 1.0]  # blurred: the native-scale rule instead
+    # blurred: the sharpened detection instead
+    assert [scale for _, scale in detector.calls] == [None, AutoParams().native_scale]
 
 
 def test_auto_sharpens_blurred_lines_reads_unsure_ones_again_and_keeps_blurred_ones_lower():
