@@ -26,7 +26,7 @@ class AutoParams:
     # When the detector enlarged the page and the median edge sharpness of the lines it found is below
     # this, detection is re-run at native_scale times the page's own scale (at most the first pass's):
     # enlarging blurred text a lot makes the detector miss it. 1.5 rather than 1.0 with the sharpened
-    # detection below: SROIE mix 29.6 -> 28.8 % (bench/README.md, "Blurred pages detected sharpened").
+    # detection below: SROIE mix 30.35 -> 29.12 % (bench/README.md, "Blurred pages detected sharpened").
     native_below: float = 0.8
     native_scale: float = 1.5
     # When the median edge sharpness of the first detection's lines is below this, the detector's weaker
@@ -36,8 +36,8 @@ class AutoParams:
     candidates_below: float = 0.8
     # ...and such a page is detected again unsharp-masked (Gaussian sigma in page pixels, amount; 0
     # turns it off), its lines still cut from the page as it is: the detector's text probability of
-    # blurred strokes rises. SROIE mix 33.05 -> 28.77 %, blur2 10.61 -> 9.24 %, synthetic mix 31.98 ->
-    # 30.74 %, synthetic blur2 3.70 -> 2.61 %; sharp pages are untouched (bench/README.md).
+    # blurred strokes rises. With native_scale: SROIE mix 33.05 -> 29.12 %, blur2 10.61 -> 9.12 %,
+    # synthetic mix 31.98 -> 30.86 %, synthetic blur2 3.70 -> 2.60 %; sharp pages untouched (bench/README.md).
     detect_sharpen_sigma: float = 2.0
     detect_sharpen_amount: float = 2.0
     # When the median height of a sharp page's lines is below this (page pixels: a low-resolution page or
