@@ -74,6 +74,13 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + f"... ({len(text) - MAX_TEXT} more)"
 
 
+def _clip_traceback(text: str) -> str:
+    """A traceback's end, where the frame that raised and the exception are (a chained one's first part
+    is what is cut)."""
+    return text if len(text) <= MAX_TEXT else f"({len(text) - MAX_TEXT} earlier characters cut) ..." + (
+        text[-MAX_TEXT:])
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: ts, level, logger, message, pid, bound context, extras, exc."""
 
@@ -99,7 +106,7 @@ class JsonFormatter(logging.Formatter):
         if isinstance(data, dict) and "id" in data and "task_id" not in entry:
             entry["task_id"] = str(data["id"])  # Celery's own "received"/"succeeded" lines
         if record.exc_info:
-            entry["exc"] = _clip(self.formatException(record.exc_info))
+            entry["exc"] = _clip_traceback(self.formatException(record.exc_info))
         return redact(json.dumps(entry, ensure_ascii=False, default=str))
 
 

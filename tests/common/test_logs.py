@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 
 import pytest
 
@@ -67,6 +68,19 @@ def test_access_lines_keep_the_request_and_drop_every_header():
 def test_long_messages_are_clipped():
     entry = formatted(record("%r", b"\x89PNG\r\n" + bytes(range(256)) * 100))
     assert len(entry["message"]) < logs.MAX_TEXT + 50 and entry["message"].endswith("more)")
+
+
+def test_a_long_traceback_keeps_its_end_where_the_exception_is():
+    try:
+        try:
+            raise AttributeError("a long first error " * 400)
+        except AttributeError as exc:
+            raise RuntimeError("wrapped") from exc
+    except RuntimeError:
+        rec = logging.LogRecord("ocrq.test", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    entry = formatted(rec)
+    assert len(entry["exc"]) < logs.MAX_TEXT + 60 and entry["exc"].startswith("(")
+    assert entry["exc"].rstrip().endswith("RuntimeError: wrapped")
 
 
 @pytest.mark.filterwarnings("default:careful:UserWarning")  # this test's own warning is shown, not raised
