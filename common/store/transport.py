@@ -6,7 +6,7 @@ channel's transport lets go of its connection (``client`` None). Whatever then s
 the reconnect) makes kombu (5.7) build a Redis client from ``None`` and raise ``AttributeError`` ('NoneType'
 object has no attribute 'hostname'). That is not among the connection errors Celery waits out: the node
 logs "Unrecoverable error" and exits, and every job sent to it waits (kombu issues #582 and #970 are the
-same shape). Seen in a worker under load at the 6th of 40 Redis restarts, and once in CI
+same shape). Seen in a worker under load at the 6th and the 2nd of 40 Redis restarts, and once in CI
 (tests/reliability/test_redis_restart.py).
 
 :class:`RepairedChannel` raises the connection error it is instead: Celery reconnects as after any lost
