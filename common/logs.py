@@ -70,15 +70,14 @@ def redact(text: str) -> str:
     return _SECRET_QUERY.sub(r"\1***", text)
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + f"... ({len(text) - MAX_TEXT} more)"
-
-
-def _clip_traceback(text: str) -> str:
-    """A traceback's end, where the frame that raised and the exception are (a chained one's first part
-    is what is cut)."""
-    return text if len(text) <= MAX_TEXT else f"({len(text) - MAX_TEXT} earlier characters cut) ..." + (
-        text[-MAX_TEXT:])
+def _clip(text: str, keep_end: bool = False) -> str:
+    """At most MAX_TEXT characters of ``text``: its start, or its end (``keep_end``, for a traceback: where
+    the frame that raised and the exception are)."""
+    if len(text) <= MAX_TEXT:
+        return text
+    if keep_end:
+        return f"({len(text) - MAX_TEXT} earlier characters cut) ..." + text[-MAX_TEXT:]
+    return text[:MAX_TEXT] + f"... ({len(text) - MAX_TEXT} more)"
 
 
 class JsonFormatter(logging.Formatter):
@@ -106,7 +105,7 @@ class JsonFormatter(logging.Formatter):
         if isinstance(data, dict) and "id" in data and "task_id" not in entry:
             entry["task_id"] = str(data["id"])  # Celery's own "received"/"succeeded" lines
         if record.exc_info:
-            entry["exc"] = _clip_traceback(self.formatException(record.exc_info))
+            entry["exc"] = _clip(self.formatException(record.exc_info), keep_end=True)
         return redact(json.dumps(entry, ensure_ascii=False, default=str))
 
 

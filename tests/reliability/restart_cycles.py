@@ -15,7 +15,7 @@ from pathlib import Path
 import requests
 
 from ocrq.store.jobs import FINISHED
-from tests.reliability.harness import Stack, label, statuses, tiny_png
+from tests.reliability.harness import Stack, label, tiny_png, wait_finished
 
 
 def main(base: Path, cycles: int, seed: int) -> int:
@@ -46,16 +46,8 @@ def main(base: Path, cycles: int, seed: int) -> int:
         time.sleep(down)
         stack.start_redis()
         up, ids = time.monotonic(), list(accepted)
-        while True:
-            try:
-                seen = statuses(stack.redis(), ids)
-                left = [j for j, s in seen.items() if s is not None and s not in FINISHED]
-            except Exception:  # Redis still loading its append-only file
-                time.sleep(0.5)
-                continue
-            if not left or time.monotonic() - up > 90:
-                break
-            time.sleep(0.5)
+        final = wait_finished(stack.redis(), ids, timeout=90)  # start_redis returns once it answers
+        left = [j for j, s in final.items() if s is not None and s not in FINISHED]
         print(f"restart {cycle}: down {down:.1f} s, {len(ids)} accepted, {len(left)} unfinished after "
               f"{time.monotonic() - up:.1f} s", flush=True)
         if left:
