@@ -80,15 +80,17 @@ def to_blob(
 ) -> np.ndarray:
     """(H, W, 3) uint8 BGR -> (1, 3, h, w) float32, ((x / 255) - mean) / std per channel.
 
-    Each channel's normalisation is one affine map that OpenCV writes straight into float32: about five
-    times faster than the same arithmetic in numpy on the interleaved image, which mattered (~40 ms a page).
+    Each channel's normalisation is one affine map that OpenCV writes straight into its plane of the
+    float32 blob: about five times faster than the same arithmetic in numpy on the interleaved image
+    (~40 ms a page), and writing into the plane rather than assigning a new array to it saves another
+    ~8 ms on a 1216 x 1216 input (10.6 -> 2.0 ms).
     """
     h, w = size
     resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
     blob = np.empty((1, 3, h, w), dtype=np.float32)
     for c, channel in enumerate(cv2.split(resized)):
         alpha, beta = 1.0 / (255.0 * std[c]), -mean[c] / std[c]
-        blob[0, c] = cv2.addWeighted(channel, alpha, channel, 0.0, beta, dtype=cv2.CV_32F)
+        cv2.addWeighted(channel, alpha, channel, 0.0, beta, dst=blob[0, c], dtype=cv2.CV_32F)
     return blob
 
 
